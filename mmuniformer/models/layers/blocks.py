@@ -1,0 +1,289 @@
+"""UniFormer building blocks, shared by the image (2-D) and video (3-D) models.
+
+Every block works on channels-first feature maps ``(B, C, *S)`` where ``S`` is
+``(H, W)`` for images and ``(T, H, W)`` for video; ``ndim`` (2 or 3) picks the
+convolution and batch-norm classes. Tokens are ``(B, N, C)`` with ``N = prod(S)``.
+Module attribute names follow the official release, so official state dicts map
+onto these modules key for key (see :mod:`mmuniformer.checkpoint`).
+"""
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
+
+from .tokens import tokens_to_map, map_to_tokens
+
+_CONV = {2: nn.Conv2d, 3: nn.Conv3d}
+_BN = {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+
+
+def conv_nd(ndim: int) -> type:
+    """Return ``nn.Conv2d`` or ``nn.Conv3d`` for ``ndim`` spatial dims."""
+    if ndim not in _CONV:
+        raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim}')
+    return _CONV[ndim]
+
+
+def bn_nd(ndim: int) -> type:
+    """Return ``nn.BatchNorm2d`` or ``nn.BatchNorm3d`` for ``ndim`` spatial dims."""
+    if ndim not in _BN:
+        raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim}')
+    return _BN[ndim]
+
+
+def _ntuple(value: Union[int, Sequence[int]], ndim: int) -> Tuple[int, ...]:
+    if isinstance(value, int):
+        return (value, ) * ndim
+    value = tuple(value)
+    if len(value) != ndim:
+        raise ValueError(f'expected {ndim} values, got {value}')
+    return value
+
+
+class LayerScale(nn.Module):
+    """Per-channel learnable scale (``gamma``) on a residual branch.
+
+    Stored as a ``(C,)`` vector; applied over dim 1 of a channels-first map or the
+    last dim of tokens.
+    """
+
+    def __init__(self, dim: int, init_value: float, channels_last: bool) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((dim, ), float(init_value)))
+        self.channels_last = channels_last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            return x * self.weight
+        return x * self.weight.view(1, -1, *([1] * (x.dim() - 2)))
+
+
+class ConvMlp(nn.Module):
+    """Point-wise conv MLP on ``(B, C, *S)``: fc1 -> GELU -> fc2."""
+
+    def __init__(self, dim: int, hidden_dim: int, ndim: int = 2, drop: float = 0.) -> None:
+        super().__init__()
+        conv = conv_nd(ndim)
+        self.fc1 = conv(dim, hidden_dim, 1)
+        self.act = nn.GELU()
+        self.fc2 = conv(hidden_dim, dim, 1)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class Mlp(nn.Module):
+    """Token MLP on ``(B, N, C)``: fc1 -> GELU -> fc2."""
+
+    def __init__(self, dim: int, hidden_dim: int, drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dim, dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention on tokens ``(B, N, C)``.
+
+    Uses ``F.scaled_dot_product_attention`` unless ``use_sdpa`` is False, in which
+    case the explicit ``softmax(q k^T * scale) v`` path runs (the reference the
+    tests compare against).
+
+    Args:
+        dim: token width ``C``.
+        num_heads: heads; ``C`` must be divisible by it.
+        qkv_bias: bias on the qkv projection.
+        attn_drop: dropout on the attention weights (training only).
+        proj_drop: dropout after the output projection.
+        use_sdpa: use the fused kernel.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 qkv_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.,
+                 use_sdpa: bool = True) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.scale = self.head_dim**-0.5
+        self.attn_drop = attn_drop
+        self.use_sdpa = use_sdpa
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def _qkv(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        b, n, c = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, heads, N, head_dim)
+        return q, k, v
+
+    def forward(self, x: torch.Tensor, return_first_row: bool = False
+                ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """``(B, N, C) -> (B, N, C)``.
+
+        With ``return_first_row`` it also returns the head-averaged attention of
+        token 0 to tokens ``1..N-1``, shape ``(B, N - 1)`` (the light models'
+        score-token importance).
+        """
+        b, n, c = x.shape
+        q, k, v = self._qkv(x)
+        drop = self.attn_drop if self.training else 0.
+        if self.use_sdpa:
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+        else:
+            attn = (q @ k.transpose(-2, -1)) * self.scale
+            attn = F.dropout(attn.softmax(dim=-1), drop, self.training)
+            out = attn @ v
+        out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
+        if not return_first_row:
+            return out
+        row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        return out, row[:, :, 0, 1:].mean(dim=1)
+
+
+class LocalBlock(nn.Module):
+    """Local MHRA block ("CBlock") on ``(B, C, *S)``.
+
+    ``x + DPE(x)``, then ``x + conv2(dw(conv1(BN(x))))`` and ``x + ConvMlp(BN(x))``,
+    each residual branch with drop path and optional layer scale.
+
+    Args:
+        dim: channels.
+        mlp_ratio: hidden width of the MLP as a multiple of ``dim``.
+        drop_path: stochastic-depth rate.
+        layer_scale: initial value of the per-channel scales, or None for none.
+        ndim: 2 (images) or 3 (video).
+        dpe_kernel: depthwise kernel of the dynamic position embedding.
+        local_kernel: depthwise kernel of the local relation aggregator.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 mlp_ratio: float = 4.,
+                 drop: float = 0.,
+                 drop_path: float = 0.,
+                 layer_scale: Optional[float] = None,
+                 ndim: int = 2,
+                 dpe_kernel: Union[int, Sequence[int]] = 3,
+                 local_kernel: Union[int, Sequence[int]] = 5) -> None:
+        super().__init__()
+        conv = conv_nd(ndim)
+        dpe_kernel = _ntuple(dpe_kernel, ndim)
+        local_kernel = _ntuple(local_kernel, ndim)
+        self.pos_embed = conv(dim, dim, dpe_kernel, padding=tuple(k // 2 for k in dpe_kernel), groups=dim)
+        self.norm1 = bn_nd(ndim)(dim)
+        self.conv1 = conv(dim, dim, 1)
+        self.attn = conv(dim, dim, local_kernel, padding=tuple(k // 2 for k in local_kernel), groups=dim)
+        self.conv2 = conv(dim, dim, 1)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.norm2 = bn_nd(ndim)(dim)
+        self.mlp = ConvMlp(dim, int(dim * mlp_ratio), ndim, drop)
+        self.ls1 = LayerScale(dim, layer_scale, False) if layer_scale is not None else nn.Identity()
+        self.ls2 = LayerScale(dim, layer_scale, False) if layer_scale is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.pos_embed(x)
+        x = x + self.drop_path(self.ls1(self.conv2(self.attn(self.conv1(self.norm1(x))))))
+        return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
+
+
+def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
+    """``(B, H, W, C)`` (H, W multiples of the window) -> ``(B * nW, ws * ws, C)``."""
+    b, h, w, c = x.shape
+    x = x.view(b, h // window_size, window_size, w // window_size, window_size, c)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size * window_size, c)
+
+
+def window_reverse(windows: torch.Tensor, window_size: int, h: int, w: int) -> torch.Tensor:
+    """``(B * nW, ws * ws, C)`` -> ``(B, H, W, C)``; inverse of :func:`window_partition`."""
+    c = windows.shape[-1]
+    x = windows.view(-1, h // window_size, w // window_size, window_size, window_size, c)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, h, w, c)
+
+
+class GlobalBlock(nn.Module):
+    """Global MHRA block ("SABlock") on ``(B, C, *S)``.
+
+    ``x + DPE(x)``, flatten to tokens, ``x + MHSA(LN(x))``, ``x + MLP(LN(x))``.
+    With ``window_size`` (2-D only) attention runs in non-overlapping windows; the
+    map is zero-padded (after the first LayerNorm) to a multiple of the window,
+    without masking, and cropped back, as in the official dense-task models.
+
+    Args:
+        dim: channels.
+        num_heads: attention heads.
+        mlp_ratio: hidden width of the MLP as a multiple of ``dim``.
+        qkv_bias: bias on the qkv projection.
+        drop_path: stochastic-depth rate.
+        layer_scale: initial value of the per-channel scales, or None.
+        window_size: window side for windowed attention, or None for global.
+        ndim: 2 (images) or 3 (video).
+        use_sdpa: fused attention kernel instead of the explicit softmax path.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 mlp_ratio: float = 4.,
+                 qkv_bias: bool = True,
+                 drop: float = 0.,
+                 attn_drop: float = 0.,
+                 drop_path: float = 0.,
+                 layer_scale: Optional[float] = None,
+                 window_size: Optional[int] = None,
+                 ndim: int = 2,
+                 dpe_kernel: Union[int, Sequence[int]] = 3,
+                 norm_eps: float = 1e-6,
+                 use_sdpa: bool = True) -> None:
+        super().__init__()
+        if window_size is not None:
+            if ndim != 2:
+                raise ValueError('window attention is implemented for 2-D inputs only')
+            if not isinstance(window_size, int) or window_size < 1:
+                raise ValueError(f'window_size must be a positive int, got {window_size!r}')
+        self.window_size = window_size
+        dpe_kernel = _ntuple(dpe_kernel, ndim)
+        self.pos_embed = conv_nd(ndim)(
+            dim, dim, dpe_kernel, padding=tuple(k // 2 for k in dpe_kernel), groups=dim)
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, use_sdpa)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
+        self.ls1 = LayerScale(dim, layer_scale, True) if layer_scale is not None else nn.Identity()
+        self.ls2 = LayerScale(dim, layer_scale, True) if layer_scale is not None else nn.Identity()
+
+    def _window_attn(self, x: torch.Tensor, size: Tuple[int, ...]) -> torch.Tensor:
+        """Windowed attention on normalised tokens ``(B, H*W, C)``."""
+        h, w = size
+        ws = self.window_size
+        x = x.view(x.shape[0], h, w, -1)
+        pad_b, pad_r = (ws - h % ws) % ws, (ws - w % ws) % ws
+        x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = h + pad_b, w + pad_r
+        x = window_reverse(self.attn(window_partition(x, ws)), ws, hp, wp)
+        return x[:, :h, :w].reshape(x.shape[0], h * w, -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.pos_embed(x)
+        size = x.shape[2:]
+        x = map_to_tokens(x)
+        if self.window_size is None:
+            x = x + self.drop_path(self.ls1(self.attn(self.norm1(x))))
+        else:
+            x = x + self.drop_path(self.ls1(self._window_attn(self.norm1(x), size)))
+        x = x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
+        return tokens_to_map(x, size)
