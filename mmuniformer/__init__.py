@@ -5,7 +5,7 @@ Importing the package registers its modules in the ``mmuniformer`` registries
 ``type='mmuniformer.<Name>'``; it is the target of
 ``custom_imports=dict(imports=['mmuniformer'], allow_failed_imports=False)``.
 """
-from . import models  # noqa: F401  registers the models
+from . import datasets, models  # noqa: F401  registers the modules
 from .version import __version__
 
 __all__ = ['__version__']

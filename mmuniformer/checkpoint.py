@@ -7,8 +7,10 @@ backbones' ``init_weights`` (``init_cfg=dict(type='Pretrained', ...)``) and by
 Official layout (image and video): ``patch_embed{1..4}.*``, ``blocks{1..4}.{i}.*``,
 ``norm.*`` (final BatchNorm), ``head.*`` and, for token labeling, ``aux_head.*``;
 layer scales are ``gamma_1``/``gamma_2`` (``(C,)`` in global blocks,
-``(1, C, 1, 1)`` in local ones). Ours differs only in the layer scales
-(``ls1.weight``/``ls2.weight``, always ``(C,)``) and in where the heads live.
+``(1, C, 1, 1)`` in local ones) and, in the light models' shrinking blocks, ``gamma_3``
+(the fast update). The light models add ``cls_token``, ``cls_upsample``, ``norm_cls``
+(kept in the backbone) and the score-token classifier ``head_cls``. Ours differs only
+in the layer scales (``ls{1,2,3}.weight``, always ``(C,)``) and in where the heads live.
 """
 import re
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -26,15 +28,15 @@ OFFICIAL_HEAD_KEYS: Dict[str, str] = {
     'aux_head.': 'head.aux_fc.',
     'head_cls.': 'head.score_fc.',
 }
-_GAMMA = re.compile(r'\.gamma_([12])$')
-_LS = re.compile(r'\.ls([12])\.weight$')
+_GAMMA = re.compile(r'\.gamma_([123])$')
+_LS = re.compile(r'\.ls([123])\.weight$')
 
 
 def unwrap_state_dict(checkpoint: dict) -> StateDict:
     """Return the tensor dict of a checkpoint wrapped as ``{'model': ...}``,
-    ``{'state_dict': ...}`` or ``{'module': ...}``, without DataParallel's ``module.``."""
+    ``{"state_dict": ...}``, ``{"model_state": ...}`` (SlowFast) or ``{"module": ...}``, without DataParallel's ``module.``."""
     sd = checkpoint
-    for key in ('model', 'state_dict', 'module', 'model_ema'):
+    for key in ('model', 'state_dict', 'model_state', 'module', 'model_ema'):
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]
             break
@@ -92,6 +94,89 @@ def mmuniformer_to_official(backbone: StateDict, head: Optional[StateDict] = Non
             raise KeyError(f'head key {key!r} has no official counterpart '
                            f'(known: {sorted(OFFICIAL_HEAD_KEYS.values())})')
     return out
+
+
+def _rename_prefix(key: str, prefixes: Optional[Dict[str, str]]) -> str:
+    for src, dst in (prefixes or {}).items():
+        if key.startswith(src):
+            return dst + key[len(src):]
+    return key
+
+
+def official_key_map(keys: Iterable[str], backbone_prefix: str = 'backbone.',
+                     head_prefixes: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Where :func:`official_to_model` puts each official key: ``{official: ours}``."""
+    keys = list(keys)
+    dense = bool(backbone_prefix) and any(k.startswith(backbone_prefix) for k in keys)
+    out = {}
+    for key in keys:
+        if dense and not key.startswith(backbone_prefix):
+            out[key] = _rename_prefix(key, head_prefixes)
+            continue
+        inner = key[len(backbone_prefix):] if dense else key
+        head = None if dense else next(
+            (dst + inner[len(src):] for src, dst in OFFICIAL_HEAD_KEYS.items() if inner.startswith(src)),
+            None)
+        if head is not None:
+            out[key] = _rename_prefix(head, head_prefixes)
+            continue
+        match = _GAMMA.search(inner)
+        if match:
+            inner = inner[:match.start()] + f'.ls{match.group(1)}.weight'
+        out[key] = backbone_prefix + inner
+    return out
+
+
+def official_to_model(sd: StateDict, backbone_prefix: str = 'backbone.',
+                      head_prefixes: Optional[Dict[str, str]] = None) -> StateDict:
+    """Map an official state dict to a whole model's (e.g. an mmpretrain classifier's).
+
+    Official image/video layout (``patch_embed1.*``, ..., ``head.*``): backbone keys
+    get ``backbone_prefix`` (``''`` for a bare backbone), heads go where
+    :data:`OFFICIAL_HEAD_KEYS` says (``head.fc.*``, ``head.aux_fc.*``, ...), renamed
+    further by ``head_prefixes`` (e.g. ``{'head.fc.': 'cls_head.fc_cls.'}`` for
+    mmaction2 recognizers). A checkpoint already keyed with ``backbone_prefix``
+    (OpenMMLab 1.x dense-task releases) keeps its keys: only backbone layer scales
+    are renamed and the other keys go through ``head_prefixes``. Layer scales
+    (``gamma_1``/``gamma_2``) become ``ls1.weight``/``ls2.weight`` of shape ``(C,)``.
+    """
+    mapping = official_key_map(sd, backbone_prefix, head_prefixes)
+    out = {}
+    for key, value in sd.items():
+        new = mapping[key]
+        if _GAMMA.search(key) and _LS.search(new):
+            value = value.reshape(-1)
+        out[new] = value
+    return out
+
+
+def model_to_official(sd: StateDict, backbone_prefix: str = 'backbone.',
+                      head_prefixes: Optional[Dict[str, str]] = None) -> StateDict:
+    """Inverse of :func:`official_to_model` for official-layout sources."""
+    inverse = {dst: src for src, dst in (head_prefixes or {}).items()}
+    backbone, head = {}, {}
+    for key, value in sd.items():
+        renamed = _rename_prefix(key, inverse)
+        is_head = any(renamed.startswith(dst) for dst in OFFICIAL_HEAD_KEYS.values())
+        if key.startswith(backbone_prefix) and not (is_head and not backbone_prefix):
+            backbone[key[len(backbone_prefix):]] = value
+        else:
+            head[renamed] = value
+    return mmuniformer_to_official(backbone, head)
+
+
+def compare_state_dicts(sd: StateDict, expected: Dict[str, Tuple[int, ...]]
+                        ) -> Tuple[List[str], List[str], List[str]]:
+    """Compare a state dict with the expected ``{key: shape}`` of a model.
+
+    Returns ``(missing, unexpected, mismatched)``: expected keys absent from ``sd``,
+    keys of ``sd`` the model lacks, and ``'key: (shape) vs (shape)'`` lines.
+    """
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(expected[k])}'
+                  for k, v in sd.items() if k in expected and tuple(v.shape) != tuple(expected[k])]
+    return missing, unexpected, mismatched
 
 
 def inflate_2d_to_3d(sd: StateDict, target: StateDict, mode: str = 'average') -> Tuple[StateDict, List[str]]:

@@ -1,0 +1,400 @@
+"""Lightweight hourglass UniFormer (H-UniFormer, XXS / XS) for images ``(B, C, H, W)``.
+
+Stages 1-2 are local MHRA blocks. Stages 3-4 are hourglass blocks: a learnable
+score token joins the patch tokens; the head-mean attention of the score token
+to every patch token rates the tokens; the best-rated ones go through attention
+and MLP, the rest are merged into one score-weighted representative token whose
+update is added back to each of them ("fast update"); the tokens are then put
+back in their grid order, so the next block's DPE convolution sees the full map.
+
+Token scores travel through the blocks as an explicit tensor ``(B, N)`` (no
+module-level state).
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmengine.model import BaseModule, initialize
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ...registry import MODELS
+from ..layers import (ConvEmbed, GlobalBlock, LayerScale, LocalBlock, PatchEmbed,
+                      channels_last_norm, map_to_tokens, tokens_to_map)
+from .uniformer import DEFAULT_INIT
+
+# Architecture table of the official light models (conv stem at stage 1 only).
+ARCH_ZOO_LIGHT: Dict[str, dict] = {
+    'xxs': dict(depths=(2, 5, 8, 2), embed_dims=(56, 112, 224, 448), head_dim=28, mlp_ratio=3.),
+    'xs': dict(depths=(3, 5, 9, 3), embed_dims=(64, 128, 256, 512), head_dim=32, mlp_ratio=3.),
+}
+_ARCH_KEYS = {'depths', 'embed_dims', 'head_dim', 'mlp_ratio', 'layer_scale_stages'}
+OUT_NORMS = ('bn', 'ln', None)
+
+
+def resolve_light_arch(arch: Union[str, dict]) -> dict:
+    """Return a full arch dict for a light zoo name or a user dict, with clear errors."""
+    if isinstance(arch, str):
+        name = arch.lower()
+        if name not in ARCH_ZOO_LIGHT:
+            raise ValueError(f'unknown UniFormerLight arch {arch!r}; choose one of '
+                             f'{sorted(ARCH_ZOO_LIGHT)} or pass a dict')
+        arch = ARCH_ZOO_LIGHT[name]
+    if not isinstance(arch, dict):
+        raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
+    unknown = set(arch) - _ARCH_KEYS
+    missing = {'depths', 'embed_dims', 'head_dim'} - set(arch)
+    if unknown or missing:
+        raise ValueError(f'arch dict has unknown keys {sorted(unknown)} / lacks {sorted(missing)}; '
+                         f'accepted keys: {sorted(_ARCH_KEYS)}')
+    arch = dict(dict(mlp_ratio=3., layer_scale_stages=()), **copy.deepcopy(arch))
+    if len(arch['depths']) != 4 or len(arch['embed_dims']) != 4:
+        raise ValueError('arch depths and embed_dims need 4 entries (one per stage)')
+    if arch['depths'][2] < 1 or arch['depths'][3] < 1:
+        raise ValueError(f"the light model needs at least one block in stages 3 and 4, got depths "
+                         f"{tuple(arch['depths'])}")
+    for dim in arch['embed_dims'][2:]:
+        if dim % arch['head_dim']:
+            raise ValueError(f"embed dim {dim} is not divisible by head_dim {arch['head_dim']}")
+    return arch
+
+
+def _gather_tokens(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Pick tokens ``index`` ``(B, M)`` from ``x`` ``(B, N, C)`` -> ``(B, M, C)``."""
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+class HourglassBlock(GlobalBlock):
+    """Hourglass global block ("EvoSABlock") on a map ``(B, C, H, W)`` plus a score token.
+
+    ``keep_ratio == 1``: the score token and all patch tokens go through attention
+    and MLP, as a global block. ``keep_ratio < 1``: the ``int(N * keep_ratio)``
+    best-scored tokens are kept, the others merged into one token (weights
+    ``score / sum(score)``); kept + merged tokens and the score token go through
+    attention and MLP; the sum of the merged token's two branch outputs (the
+    "fast update", scaled by ``ls3`` with layer scale) is added to every merged
+    token, and tokens are returned in grid order.
+
+    The token scores are the score token's head-mean attention to the patch tokens
+    (:class:`Attention` ``return_first_row``), blended as
+    ``(1 - trade_off) * old + trade_off * new`` for the tokens that took part
+    (all of them when ``keep_ratio == 1``; the kept ones otherwise, and also the
+    merged one when it is a single token).
+
+    Args:
+        dim: channels.
+        num_heads: attention heads.
+        keep_ratio: fraction of tokens kept, in ``(0, 1]``.
+        trade_off: weight of the new scores in the running mean.
+        Others as :class:`GlobalBlock`.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 keep_ratio: float = 0.5,
+                 trade_off: float = 0.5,
+                 mlp_ratio: float = 3.,
+                 qkv_bias: bool = True,
+                 drop: float = 0.,
+                 attn_drop: float = 0.,
+                 drop_path: float = 0.,
+                 layer_scale: Optional[float] = None,
+                 use_sdpa: bool = True) -> None:
+        super().__init__(dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
+                         attn_drop=attn_drop, drop_path=drop_path, layer_scale=layer_scale,
+                         use_sdpa=use_sdpa)
+        if not 0 < keep_ratio <= 1:
+            raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
+        if not 0 <= trade_off <= 1:
+            raise ValueError(f'trade_off must be in [0, 1], got {trade_off}')
+        self.keep_ratio = keep_ratio
+        self.trade_off = trade_off
+        self.ls3 = (LayerScale(dim, layer_scale, True)
+                    if layer_scale is not None and keep_ratio < 1 else nn.Identity())
+
+    def _blend(self, old: Optional[torch.Tensor], new: torch.Tensor) -> torch.Tensor:
+        if old is None:
+            return new
+        return (1 - self.trade_off) * old + self.trade_off * new
+
+    def forward(self, x: torch.Tensor, score_token: torch.Tensor, scores: Optional[torch.Tensor]
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x`` ``(B, C, H, W)``, ``score_token`` ``(B, 1, C)``, ``scores`` ``(B, H*W)`` or
+        None (first block) -> the same three, updated."""
+        x = x + self.pos_embed(x)
+        size = x.shape[2:]
+        tokens = map_to_tokens(x)
+        if self.keep_ratio >= 1:
+            seq = torch.cat([score_token, tokens], dim=1)
+            out, row = self.attn(self.norm1(seq), return_first_row=True)
+            seq = seq + self.drop_path(self.ls1(out))
+            seq = seq + self.drop_path(self.ls2(self.mlp(self.norm2(seq))))
+            return tokens_to_map(seq[:, 1:], size), seq[:, :1], self._blend(scores, row)
+        if scores is None:
+            raise ValueError('a shrinking hourglass block needs the token scores of an earlier '
+                             'block (the first stage-3 block must keep all tokens)')
+        n = tokens.shape[1]
+        n_keep = int(n * self.keep_ratio)
+        order = torch.argsort(scores, dim=1, descending=True)  # (B, N), best first
+        keep_idx, drop_idx = order[:, :n_keep], order[:, n_keep:]
+        dropped = _gather_tokens(tokens, drop_idx)  # (B, N - n_keep, C)
+        drop_scores = scores.gather(1, drop_idx)
+        weight = drop_scores / drop_scores.sum(dim=1, keepdim=True)
+        merged = (weight.unsqueeze(-1) * dropped).sum(dim=1, keepdim=True)
+        seq = torch.cat([score_token, _gather_tokens(tokens, keep_idx), merged], dim=1)
+
+        out, row = self.attn(self.norm1(seq), return_first_row=True)  # row: (B, n_keep + 1)
+        fast = out[:, -1:]
+        seq = seq + self.drop_path(self.ls1(out))
+        out = self.mlp(self.norm2(seq))
+        fast = fast + out[:, -1:]
+        seq = seq + self.drop_path(self.ls2(out))
+        dropped = dropped + self.ls3(fast)
+
+        # Scores of the tokens that joined the attention; a single merged token is itself.
+        seen_idx, row = (order, row) if n - n_keep == 1 else (keep_idx, row[:, :-1])
+        scores = scores.scatter(1, seen_idx, self._blend(scores.gather(1, seen_idx), row))
+        sorted_tokens = torch.cat([seq[:, 1:-1], dropped], dim=1)  # in `order`
+        tokens = torch.zeros_like(tokens).scatter(
+            1, order.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]), sorted_tokens)
+        return tokens_to_map(tokens, size), seq[:, :1], scores
+
+
+def pool_scores(scores: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """2x2 average-pool token scores ``(B, H*W)`` of an ``(H, W)`` grid to
+    ``(B, (H//2) * (W//2))``, rescaled to keep each row's sum."""
+    b = scores.shape[0]
+    pooled = F.avg_pool2d(scores.reshape(b, 1, *size), 2, 2).reshape(b, -1)
+    return pooled * (scores.sum(dim=1, keepdim=True) / pooled.sum(dim=1, keepdim=True))
+
+
+@MODELS.register_module()
+class UniFormerLight(BaseModule):
+    """Lightweight hourglass UniFormer (H-UniFormer XXS / XS, TPAMI 2023) backbone, images.
+
+    Args:
+        arch: ``'xxs'``, ``'xs'`` or a dict with ``depths``, ``embed_dims``,
+            ``head_dim`` and optionally ``mlp_ratio`` (3), ``layer_scale_stages``.
+        in_channels: input channels.
+        out_indices: stages (0-3) whose feature maps are returned.
+        out_norm: ``'bn'``: the official classification BatchNorm ``norm`` on the
+            last stage's output; ``'ln'``: a LayerNorm ``norm{i+1}`` on each returned
+            stage (dense tasks); None: no output norm.
+        out_score_token: also return the score token after ``norm_cls`` (a
+            LayerNorm), shape ``(B, C_4)``, as the last output (for the training
+            loss of :class:`UniFormerLightClsHead`).
+        keep_ratio: fraction of tokens kept by every stage-3/4 block but the first
+            stage-3 block, which keeps all (official 0.5).
+        trade_off: running-mean weight of new token scores (official 0.5; the first
+            stage-3 block sets the scores).
+        drop_rate / attn_drop_rate / drop_path_rate: dropout, attention dropout and
+            the maximum stochastic-depth rate (linearly increasing over blocks).
+        layer_scale_init: initial value of the layer-scale parameters of the
+            stages in ``arch['layer_scale_stages']``.
+        frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none); the score
+            token belongs to stage 2, ``cls_upsample`` to stage 3.
+        norm_eval: keep BatchNorms in eval mode while training.
+        with_cp: gradient checkpointing per block.
+        use_sdpa: attention through ``F.scaled_dot_product_attention``.
+        init_cfg: mmengine init config. ``Pretrained`` accepts official checkpoints
+            (see :func:`mmuniformer.checkpoint.load_uniformer_checkpoint`).
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'xxs',
+                 in_channels: int = 3,
+                 out_indices: Sequence[int] = (3, ),
+                 out_norm: Optional[str] = 'bn',
+                 out_score_token: bool = False,
+                 keep_ratio: float = 0.5,
+                 trade_off: float = 0.5,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 layer_scale_init: float = 1e-6,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 use_sdpa: bool = True,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
+        self.arch = arch = resolve_light_arch(arch)
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
+        if not out_indices or any(i not in range(4) for i in out_indices):
+            raise ValueError(f'out_indices must be stage indices in 0..3, got {out_indices}')
+        if out_norm not in OUT_NORMS:
+            raise ValueError(f'out_norm must be one of {OUT_NORMS}, got {out_norm!r}')
+        if frozen_stages not in range(-1, 4):
+            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
+        if not 0 < keep_ratio <= 1:
+            raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
+        self.in_channels = in_channels
+        self.ndim = 2
+        self.out_indices = out_indices
+        self.out_norm = out_norm
+        self.out_score_token = out_score_token
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        depths, dims = arch['depths'], arch['embed_dims']
+        self.embed_dims = tuple(dims)
+        self.num_features = dims[-1]
+
+        self.patch_embed1 = ConvEmbed(in_channels, dims[0], [2, 2])
+        for i in range(1, 4):
+            self.add_module(f'patch_embed{i + 1}', PatchEmbed(dims[i - 1], dims[i], 2))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[2]))
+        self.cls_upsample = nn.Linear(dims[2], dims[3])
+        self.pos_drop = nn.Dropout(drop_rate)
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        start = 0
+        for i, (depth, dim) in enumerate(zip(depths, dims)):
+            ls = layer_scale_init if i in arch['layer_scale_stages'] else None
+            blocks = []
+            for j in range(depth):
+                common = dict(mlp_ratio=arch['mlp_ratio'], drop=drop_rate, drop_path=dpr[start + j],
+                              layer_scale=ls)
+                if i < 2:
+                    blocks.append(LocalBlock(dim, **common))
+                    continue
+                first = i == 2 and j == 0
+                blocks.append(HourglassBlock(
+                    dim, dim // arch['head_dim'], keep_ratio=1. if first else keep_ratio,
+                    trade_off=1. if first else trade_off, attn_drop=attn_drop_rate,
+                    use_sdpa=use_sdpa, **common))
+            start += depth
+            self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
+        if out_norm == 'bn':
+            self.norm = nn.BatchNorm2d(dims[-1])
+        elif out_norm == 'ln':
+            for i in out_indices:
+                self.add_module(f'norm{i + 1}', nn.LayerNorm(dims[i], eps=1e-6))
+        if out_score_token:
+            self.norm_cls = nn.LayerNorm(dims[-1])  # torch default eps, as the official model
+        self._freeze_stages()
+
+    def init_weights(self) -> None:
+        """Initialise, or load a ``Pretrained`` checkpoint (official layouts accepted)."""
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            from ...checkpoint import load_uniformer_checkpoint
+            initialize(self, copy.deepcopy(DEFAULT_INIT))  # for keys the checkpoint lacks
+            load_uniformer_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                                      map_location=cfg.get('map_location', 'cpu'))
+            self._is_init = True
+            return
+        super().init_weights()
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.dim() != 4:
+            raise ValueError(f'UniFormerLight expects images (B, C, H, W), got shape '
+                             f'{tuple(x.shape)}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'UniFormerLight was built for {self.in_channels} input channels, got '
+                             f'{x.shape[1]} (input shape {tuple(x.shape)}, layout (B, C, H, W))')
+        size = list(x.shape[2:])
+        for i in range(4):
+            for conv in (m for m in getattr(self, f'patch_embed{i + 1}').modules()
+                         if isinstance(m, nn.Conv2d)):
+                size = [(s + 2 * p - k) // st + 1
+                        for s, p, k, st in zip(size, conv.padding, conv.kernel_size, conv.stride)]
+            if min(size) < 1:
+                raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
+                                 f'empty feature map; UniFormerLight needs H, W >= 29')
+
+    def _run(self, block: nn.Module, *args: Optional[torch.Tensor]) -> Union[torch.Tensor, tuple]:
+        if self.with_cp and args[0].requires_grad:
+            return cp.checkpoint(block, *args, use_reentrant=False)
+        return block(*args)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Return the maps of ``out_indices``, each ``(B, C_i, H / 4 / 2^i, W / 4 / 2^i)``,
+        then (with ``out_score_token``) the normalised score token ``(B, C_4)``."""
+        self._check_input(x)
+        outs = []
+        x = self.pos_drop(self.patch_embed1(x))
+        score_token = scores = None
+        stage3_size: Tuple[int, ...] = ()
+        for i in range(4):
+            if i:
+                x = getattr(self, f'patch_embed{i + 1}')(x)
+            if i == 2:
+                score_token = self.cls_token.expand(x.shape[0], -1, -1)
+            elif i == 3:
+                score_token = self.cls_upsample(score_token)
+                scores = pool_scores(scores, stage3_size)
+            for block in getattr(self, f'blocks{i + 1}'):
+                if i < 2:
+                    x = self._run(block, x)
+                else:
+                    x, score_token, scores = self._run(block, x, score_token, scores)
+            if i == 2:
+                stage3_size = tuple(x.shape[2:])
+            if i in self.out_indices:
+                outs.append(self._out(i, x))
+        if self.out_score_token:
+            outs.append(self.norm_cls(score_token[:, 0]))
+        return tuple(outs)
+
+    def _out(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        if self.out_norm == 'bn':
+            return self.norm(x) if i == 3 else x
+        if self.out_norm == 'ln':
+            return channels_last_norm(getattr(self, f'norm{i + 1}'), x)
+        return x
+
+    def _stage_modules(self, i: int) -> List[Union[nn.Module, nn.Parameter]]:
+        modules = [getattr(self, f'patch_embed{i + 1}'), getattr(self, f'blocks{i + 1}')]
+        if i == 2:
+            modules.append(self.cls_token)
+        if i == 3:
+            modules.append(self.cls_upsample)
+            if self.out_norm == 'bn':
+                modules.append(self.norm)
+            if self.out_score_token:
+                modules.append(self.norm_cls)
+        if self.out_norm == 'ln' and i in self.out_indices:
+            modules.append(getattr(self, f'norm{i + 1}'))
+        return modules
+
+    def _freeze_stages(self) -> None:
+        for i in range(self.frozen_stages + 1):
+            for module in self._stage_modules(i):
+                if isinstance(module, nn.Parameter):
+                    module.requires_grad = False
+                    continue
+                module.eval()
+                for param in module.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'UniFormerLight':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer id of a parameter for layer-wise learning-rate decay (mmpretrain API)."""
+        depths = self.arch['depths']
+        num_layers = sum(depths) + 2
+        name = param_name[len(prefix):] if param_name.startswith(prefix) else param_name
+        head = name.split('.')[0]
+        if head == 'cls_token':
+            return sum(depths[:2]) + 1, num_layers
+        if head == 'cls_upsample':
+            return sum(depths[:3]) + 1, num_layers
+        if head.startswith('patch_embed'):
+            stage = int(head[len('patch_embed'):]) - 1
+            return sum(depths[:stage]) + (0 if stage == 0 else 1), num_layers
+        if head.startswith('blocks'):
+            stage = int(head[len('blocks'):]) - 1
+            return sum(depths[:stage]) + int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers

@@ -1,0 +1,3 @@
+from .token_label import TokenLabelClassifier, sample_mix_box
+
+__all__ = ['TokenLabelClassifier', 'sample_mix_box']
