@@ -6,6 +6,9 @@ Importing the package registers its modules in the ``mmuniformer`` registries
 ``custom_imports=dict(imports=['mmuniformer'], allow_failed_imports=False)``.
 """
 from . import datasets, models  # noqa: F401  registers the modules
+from .compat import allow_mmengine_checkpoints
 from .version import __version__
+
+allow_mmengine_checkpoints()
 
 __all__ = ['__version__']

@@ -81,12 +81,14 @@ class _Traced(nn.Module):
 class Complexity:
     """Result of :func:`analyze_complexity`.
 
-    ``params``: parameters of the modules the forward ran; ``flops``: total FLOPs;
+    ``params``: parameters of the modules the forward ran; ``total_params``: all
+    parameters of the model (fvcore's ``parameter_count``); ``flops``: total FLOPs;
     ``module_flops``/``module_params``: per module name (relative to the model,
     ``''`` is the model); ``called``: names of the model's direct children that ran;
     ``unsupported``: operators the counter skipped, with their counts.
     """
     params: int
+    total_params: int
     flops: int
     module_flops: Dict[str, int] = field(default_factory=dict)
     module_params: Dict[str, int] = field(default_factory=dict)
@@ -144,17 +146,19 @@ def analyze_complexity(model: nn.Module, inputs: Inputs,
     module_flops = {r: int(v) for r, v in ((rel(n), v) for n, v in by_module.items())
                     if r is not None}
     called = [name for name, _ in model.named_children() if name not in set(skip)]
-    return Complexity(params=module_params.get('', 0), flops=int(total),
+    return Complexity(params=module_params.get('', 0),
+                      total_params=sum(p.numel() for p in model.parameters()), flops=int(total),
                       module_flops=module_flops, module_params=module_params,
                       called=called, unsupported=unsupported)
 
 
 def count_params_flops(model: nn.Module, inputs: Inputs,
                        forward: Optional[ForwardFn] = None) -> Tuple[int, int]:
-    """``(params, flops)`` of ``forward(model, *inputs)`` (default ``model(*inputs)``),
-    attention matmuls included; see :func:`analyze_complexity`."""
+    """``(params, flops)``: all parameters of ``model`` (as fvcore's ``parameter_count``)
+    and the FLOPs of ``forward(model, *inputs)`` (default ``model(*inputs)``), attention
+    matmuls included; see :func:`analyze_complexity`."""
     result = analyze_complexity(model, inputs, forward)
-    return result.params, result.flops
+    return result.total_params, result.flops
 
 
 # ----------------------------------------------------------------------------- models
@@ -193,7 +197,8 @@ def forward_candidates(model: nn.Module) -> List[Tuple[str, ForwardFn]]:
         cands.append(('model.extract_feat(inputs) (backbone + neck)',
                       lambda m, x: m.extract_feat(x.unsqueeze(1))[0]))
     elif _accepts_mode(model):
-        cands.append(("model(inputs, mode='tensor')", lambda m, x: m(x, mode='tensor')))
+        cands.append(("model(inputs, mode='tensor')",
+                      lambda m, x: m(x, data_samples=None, mode='tensor')))
         if lib == 'mmdet':
             cands.append(("model(inputs, data_samples, mode='tensor') with a synthetic image meta",
                           _mmdet_tensor_forward))
@@ -212,7 +217,6 @@ class ModelReport:
     the forwards that failed before it (``(description, error)``)."""
     forward: str
     complexity: Complexity
-    total_params: int
     failures: List[Tuple[str, str]] = field(default_factory=list)
 
 
@@ -226,7 +230,7 @@ def analyze_model(model: nn.Module, x: torch.Tensor) -> ModelReport:
         except Exception as err:  # noqa: BLE001  any failure: try the next, smaller forward
             failures.append((desc, f'{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ""}'))
             continue
-        return ModelReport(desc, result, sum(p.numel() for p in model.parameters()), failures)
+        return ModelReport(desc, result, failures)
     raise RuntimeError('no forward of the model could be traced:\n' +
                        '\n'.join(f'  {d}: {e}' for d, e in failures))
 

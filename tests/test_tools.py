@@ -7,6 +7,7 @@
 * the key mapping round-trips; wrong-size checkpoints fail with the keys listed;
 * both CLIs run end to end.
 """
+import copy
 import importlib.util
 import os
 import re
@@ -21,13 +22,15 @@ import torch
 
 pytest.importorskip('mmpretrain')
 
-from mmuniformer.analysis import (analyze_complexity, build_model_from_config,  # noqa: E402
+from mmuniformer.analysis import (analyze_complexity, analyze_model, build_model_from_config,  # noqa: E402
                                   count_params_flops, input_shape_from_config, stage_breakdown)
 from mmuniformer.checkpoint import (model_to_official, official_to_mmuniformer,  # noqa: E402
                                     mmuniformer_to_official, official_to_model)
 from mmuniformer.models.layers import Attention  # noqa: E402
-from reference_uniformer import (official_shapes, random_official_state_dict,  # noqa: E402
-                                 reference_forward)
+try:  # tests/ as a package (tests/__init__.py) or as a plain directory
+    from .reference_uniformer import official_shapes, random_official_state_dict, reference_forward
+except ImportError:
+    from reference_uniformer import official_shapes, random_official_state_dict, reference_forward
 
 ROOT = Path(__file__).resolve().parents[1]
 CLS = ROOT / 'configs' / 'cls'
@@ -121,6 +124,36 @@ def test_attention_counted_and_restored(build):
     assert sum(r[1] for r in rows) == result.params
 
 
+class _NeedsDataSamples(torch.nn.Module):
+    """A model whose full forward cannot run on images alone (as two-stage detectors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from mmuniformer.models.backbones import UniFormer
+        self.backbone = UniFormer(dict(depths=(1, 1, 1, 1), embed_dims=(16, 32, 64, 64), head_dim=16))
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        raise TypeError('needs data samples')
+
+    def extract_feat(self, inputs):
+        return self.backbone(inputs)
+
+
+def test_fallback_to_extract_feat_and_bare_backbone():
+    model = _NeedsDataSamples()
+    report = analyze_model(model, torch.randn(1, 3, 64, 64))
+    assert report.forward == 'model.extract_feat(inputs)'
+    assert report.failures and 'needs data samples' in report.failures[0][1]
+    res = report.complexity
+    assert res.called == ['backbone'] and res.params == res.total_params - 650
+    assert res.flops == count_params_flops(model.backbone, torch.randn(1, 3, 64, 64))[1] > 0
+    bare = analyze_model(model.backbone, torch.randn(1, 3, 64, 64))
+    assert bare.forward == 'model(inputs)'
+    rows = stage_breakdown(model.backbone, bare.complexity)
+    assert len(rows) == 5 and rows[0][0].startswith('stage1') and sum(r[2] for r in rows) == res.flops
+
+
 def test_default_shape_from_config(build):
     from mmengine.config import Config
     cfg = Config.fromfile(str(CLS / 'uniformer_s_in1k.py'))
@@ -136,16 +169,24 @@ def test_default_shape_from_config(build):
 
 
 # ----------------------------------------------------------------------------- (b) conversion
-@pytest.mark.parametrize('name,config', [('small', 'uniformer_s_in1k.py'),
-                                         ('base_ls', 'uniformer_b_ls_in1k.py')])
-def test_converted_checkpoint_reproduces_reference(build, convert_tool, name, config):
+@pytest.mark.parametrize('name,config,dtype', [
+    ('small', 'uniformer_s_in1k.py', 'float32'),
+    ('base_ls', 'uniformer_b_ls_in1k.py', 'float32'),
+    # random conv-stem weights give logits ~1e4 (no LayerNorm after the BN stems): float64
+    ('small_plus', 'uniformer_s_plus_in1k.py', 'float64'),
+])
+def test_converted_checkpoint_reproduces_reference(build, convert_tool, name, config, dtype):
     depths, head_dim, kwargs = OFFICIAL[name]
     official = _official(name)
     model = build(config)
     state_dict = convert_tool.convert({'model': official}, model)
     missing, unexpected = model.load_state_dict(state_dict, strict=True)
     assert not missing and not unexpected
-    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    dtype = getattr(torch, dtype)
+    if dtype != torch.float32:
+        model = copy.deepcopy(model).to(dtype)
+        official = {k: v.to(dtype) if v.is_floating_point() else v for k, v in official.items()}
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1)).to(dtype)
     with torch.no_grad():
         ours = model(x, mode='tensor')
         ref = reference_forward(official, x, depths, head_dim, kwargs['stem'] == 'conv')

@@ -80,9 +80,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print(f'counted: {report.forward}; parts: {" + ".join(res.called) or type(model).__name__}')
     for desc, err in report.failures:
         print(f'note:    could not trace {desc}: {err}')
-    print(f'Params:  {res.params / 1e6:.2f} M')
-    if res.params != report.total_params:
-        print(f'         ({report.total_params / 1e6:.2f} M in the whole model)')
+    print(f'Params:  {res.total_params / 1e6:.2f} M')
+    if res.params != res.total_params:
+        print(f'         ({res.params / 1e6:.2f} M in the counted forward; the rest is not used '
+              'by it)')
     print(f'FLOPs:   {res.flops / 1e9:.2f} G (attention matmuls included; 1 multiply-add = 1 FLOP)')
     skipped = {k: v for k, v in res.unsupported.items()}
     if any('scaled_dot_product_attention' in k for k in skipped):

@@ -307,7 +307,8 @@ class UniFormerLight(BaseModule):
                 raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
                                  f'empty feature map; UniFormerLight needs H, W >= 29')
 
-    def _run(self, block: nn.Module, *args: Optional[torch.Tensor]) -> Union[torch.Tensor, tuple]:
+    def _run(self, block: nn.Module,
+             *args: Optional[torch.Tensor]) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         if self.with_cp and args[0].requires_grad:
             return cp.checkpoint(block, *args, use_reentrant=False)
         return block(*args)

@@ -25,7 +25,8 @@ data_root = 'data/shapes_cls'  # relative to the working directory (the reposito
 # give 16x16 ... 2x2 feature maps at 64x64. No Mixup/CutMix: too strong for 8 short epochs.
 model = dict(
     backbone=dict(
-        arch=dict(depths=(1, 1, 2, 1), embed_dims=(32, 64, 128, 256), head_dim=32),
+        # _delete_: the base names a zoo arch (a str); this replaces it with a dict
+        arch=dict(_delete_=True, depths=(1, 1, 2, 1), embed_dims=(32, 64, 128, 256), head_dim=32),
         drop_path_rate=0.0),
     head=dict(num_classes=num_classes, in_channels=256),
     train_cfg=None)
