@@ -229,7 +229,13 @@ def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Opti
     inflates 2-D kernels for 3-D models and raises on shape mismatches.
     """
     logger = logger or MMLogger.get_current_instance()
-    sd = _strip_prefix(unwrap_state_dict(checkpoint), prefix)
+    raw = unwrap_state_dict(checkpoint)
+    sd = _strip_prefix(raw, prefix)
+    if len(sd) < len(raw):
+        used = (prefix or 'backbone').rstrip('.') + '.'
+        others = sorted({k.split('.')[0] for k in raw if not k.startswith(used)})
+        print_log(f'ignored {len(raw) - len(sd)} checkpoint tensors outside the backbone '
+                  f'(under {others})', logger=logger)
     sd, head = official_to_mmuniformer(sd)
     own = model.state_dict()
     if head:
@@ -243,8 +249,13 @@ def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Opti
     bad = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
            for k, v in sd.items() if k in own and v.shape != own[k].shape]
     if bad:
+        hint = 'is the arch right?'
+        if getattr(model, 'ndim', 2) == 2 and any(v.dim() == 5 for v in sd.values()):
+            hint = 'the checkpoint has 5-D (video) kernels: build the backbone with ndim=3'
+        elif getattr(model, 'ndim', 2) == 3:
+            hint = 'is the arch right? video models also differ in std and temporal_kernel'
         raise ValueError(f'checkpoint does not fit this model ({len(bad)} shape mismatches; '
-                         f'is the arch right?):\n  ' + '\n  '.join(bad))
+                         f'{hint}):\n  ' + '\n  '.join(bad))
     return sd
 
 

@@ -2,7 +2,9 @@
 
 Stages 1-2 are local MHRA blocks, stages 3-4 global MHRA blocks. Stage 3 may use
 windowed attention (``window``) or mix windowed and global blocks (``hybrid``)
-for dense prediction at high resolution.
+for dense prediction at high resolution. Video models (``ndim=3``) use 3-D
+convolutions and joint spatio-temporal attention, or divided attention
+(``split``), and load inflated ImageNet weights.
 """
 import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -14,7 +16,8 @@ from mmengine.model import BaseModule, initialize
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import MODELS
-from ..layers import (ConvEmbed, GlobalBlock, LocalBlock, PatchEmbed, bn_nd, channels_last_norm)
+from ..layers import (ConvEmbed, GlobalBlock, LocalBlock, PatchEmbed, SplitGlobalBlock, bn_nd,
+                      channels_last_norm)
 
 # Architecture table. ``layer_scale_stages``: stages whose blocks carry layer scale.
 # The ``*_tl`` entries are the official token-labeling models, whose S/B use head_dim 32.
@@ -74,6 +77,13 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
 class UniFormer(BaseModule):
     """UniFormer (TPAMI 2023) backbone, 2-D or 3-D.
 
+    Video (``ndim=3``): stage-1 embed conv ``(temporal_kernel, 4, 4)`` with stride
+    ``(temporal_stride, 4, 4)``, stages 2-4 ``(1, 2, 2)`` (``std``: ``(3, 2, 2)``),
+    3x3x3 DPE, 5x5x5 local MHRA, attention over all ``T*H*W`` tokens (``split``:
+    over ``T`` then over ``H*W``), final BatchNorm3d. Features are ``(B, C_i, T', H_i, W_i)``
+    with ``T' = T / temporal_stride`` (rounded up). The official video models are
+    ``UniFormer('small' | 'base', ndim=3)``; mmaction2 heads need ``out_tuple=False``.
+
     Args:
         arch: a name of :data:`ARCH_ZOO` or a dict with ``depths``, ``embed_dims``,
             ``head_dim`` and optionally ``stem`` ('plain'/'conv'), ``mlp_ratio``,
@@ -96,6 +106,18 @@ class UniFormer(BaseModule):
         use_sdpa: attention through ``F.scaled_dot_product_attention``.
         temporal_stride / temporal_kernel: video only, the stage-1 embed's temporal
             stride and kernel (official: 2 and 3).
+        inflate: video only, how ``Pretrained`` 2-D (ImageNet) kernels become 3-D:
+            ``'average'`` repeats the 2-D kernel over the ``k_t`` time taps and divides
+            by ``k_t`` (official), ``'center'`` puts it in the middle tap, zeros elsewhere
+            (mmaction2). 3-D checkpoints load as they are.
+        split: video only, divided space-time attention in stages 3-4
+            (:class:`~mmuniformer.models.layers.SplitGlobalBlock`, official ``SPLIT``;
+            extra ``t_norm``/``t_attn`` per block, initialised as a zero branch).
+        std: video only, plain stem only: stages 2-4 embed with conv ``(3, 2, 2)``,
+            stride ``(1, 2, 2)``, padding ``(1, 0, 0)`` (official ``STD``) instead of ``(1, 2, 2)``.
+        out_tuple: return a tuple of features (mmpretrain/mmdet/mmseg/mmpose); False
+            returns the single feature of a one-element ``out_indices`` as a tensor
+            (mmaction2's heads).
         init_cfg: mmengine init config. ``Pretrained`` accepts official checkpoints
             (see :func:`mmuniformer.checkpoint.load_uniformer_checkpoint`).
     """
@@ -120,6 +142,9 @@ class UniFormer(BaseModule):
                  temporal_stride: int = 2,
                  temporal_kernel: int = 3,
                  inflate: str = 'average',
+                 split: bool = False,
+                 std: bool = False,
+                 out_tuple: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
         self.arch = arch = resolve_arch(arch)
@@ -143,6 +168,12 @@ class UniFormer(BaseModule):
             raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
         if inflate not in ('average', 'center'):
             raise ValueError(f"inflate must be 'average' or 'center', got {inflate!r}")
+        for name, flag in (('split', split), ('std', std)):
+            if flag and ndim != 3:
+                raise ValueError(f'{name}=True is a video option: it needs ndim=3 (got ndim={ndim})')
+        if std and arch['stem'] != 'plain':
+            raise ValueError(f"std=True changes the plain stem's stage 2-4 embeds; arch stem "
+                             f"{arch['stem']!r} already uses 3x3x3 convs there")
         self.in_channels = in_channels
         self.ndim = ndim
         self.out_indices = out_indices
@@ -153,11 +184,16 @@ class UniFormer(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         self.inflate = inflate
+        self.split = split
+        self.std = std
+        if not out_tuple and len(out_indices) != 1:
+            raise ValueError(f'out_tuple=False needs exactly one out index, got {out_indices}')
+        self.out_tuple = out_tuple
         depths, dims = arch['depths'], arch['embed_dims']
         self.embed_dims = tuple(dims)
         self.num_features = dims[-1]
 
-        self._build_embeds(arch, in_channels, ndim, temporal_stride, temporal_kernel)
+        self._build_embeds(arch, in_channels, ndim, temporal_stride, temporal_kernel, std)
         self.pos_drop = nn.Dropout(drop_rate)
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
         start = 0
@@ -174,6 +210,11 @@ class UniFormer(BaseModule):
                 if i == 2 and (stage3_mode == 'window' or
                                (stage3_mode == 'hybrid' and (j + 1) % hybrid_global_every)):
                     window = window_size
+                if split:
+                    blocks.append(SplitGlobalBlock(
+                        dim, dim // arch['head_dim'], attn_drop=attn_drop_rate, use_sdpa=use_sdpa,
+                        **common))
+                    continue
                 blocks.append(GlobalBlock(
                     dim, dim // arch['head_dim'], attn_drop=attn_drop_rate, window_size=window,
                     use_sdpa=use_sdpa, **common))
@@ -187,7 +228,7 @@ class UniFormer(BaseModule):
         self._freeze_stages()
 
     def _build_embeds(self, arch: dict, in_channels: int, ndim: int, t_stride: int,
-                      t_kernel: int) -> None:
+                      t_kernel: int, std: bool = False) -> None:
         dims = arch['embed_dims']
         cins = (in_channels, ) + tuple(dims[:3])
         for i in range(4):
@@ -202,6 +243,8 @@ class UniFormer(BaseModule):
             elif i == 0:
                 embed = PatchEmbed(cins[i], dims[i], (t_kernel, 4, 4), (t_stride, 4, 4),
                                    (t_kernel // 2, 0, 0), ndim=3)
+            elif std:
+                embed = PatchEmbed(cins[i], dims[i], (3, 2, 2), (1, 2, 2), (1, 0, 0), ndim=3)
             else:
                 embed = PatchEmbed(cins[i], dims[i], (1, 2, 2), ndim=3)
             self.add_module(f'patch_embed{i + 1}', embed)
@@ -212,11 +255,21 @@ class UniFormer(BaseModule):
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             from ...checkpoint import load_uniformer_checkpoint
             initialize(self, copy.deepcopy(DEFAULT_INIT))  # for keys the checkpoint lacks
+            self._init_temporal_attention()
             load_uniformer_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
                                       map_location=cfg.get('map_location', 'cpu'))
             self._is_init = True
             return
+        first_call = not self._is_init
         super().init_weights()
+        if first_call:
+            self._init_temporal_attention()
+
+    def _init_temporal_attention(self) -> None:
+        """Re-apply the split blocks' temporal-attention init after the generic one."""
+        for module in self.modules():
+            if isinstance(module, SplitGlobalBlock):
+                module.init_temporal_weights()
 
     def _check_input(self, x: torch.Tensor) -> None:
         layout = '(B, C, H, W)' if self.ndim == 2 else '(B, C, T, H, W)'
@@ -233,9 +286,10 @@ class UniFormer(BaseModule):
                 size = [(s + 2 * p - k) // st + 1
                         for s, p, k, st in zip(size, conv.padding, conv.kernel_size, conv.stride)]
             if min(size) < 1:
+                dims = 'H, W' if self.ndim == 2 else 'T, H, W'
                 raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
-                                 f'empty feature map; the plain models need H, W >= 32 '
-                                 f'(and T >= 1 for video)')
+                                 f'empty feature map ({dims} = {tuple(size)}); the plain models '
+                                 f'need H, W >= 32 (and T >= 1 for video)')
 
     def _run(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
         if self.with_cp and x.requires_grad:
@@ -252,7 +306,8 @@ class UniFormer(BaseModule):
         return x
 
     def forward(self, x: torch.Tensor,
-                mix_box: Optional[Tuple[int, int, int, int]] = None) -> Tuple[torch.Tensor, ...]:
+                mix_box: Optional[Tuple[int, int, int, int]] = None
+                ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """Return the features of ``out_indices``, each ``(B, C_i, *S / stride_i)``.
 
         ``mix_box`` (images only): a MixToken box ``(y1, x1, y2, x2)`` on the stage-1
@@ -274,7 +329,7 @@ class UniFormer(BaseModule):
                 x = self.forward_stage(i, x)
             if i in self.out_indices:
                 outs.append(self._out(i, x))
-        return tuple(outs)
+        return tuple(outs) if self.out_tuple else outs[0]
 
     def _out(self, i: int, x: torch.Tensor) -> torch.Tensor:
         if self.out_norm == 'bn':

@@ -1,4 +1,5 @@
-"""Lightweight hourglass UniFormer (H-UniFormer, XXS / XS) for images ``(B, C, H, W)``.
+"""Lightweight hourglass UniFormer (H-UniFormer, XXS / XS) for images ``(B, C, H, W)``
+and video ``(B, C, T, H, W)``.
 
 Stages 1-2 are local MHRA blocks. Stages 3-4 are hourglass blocks: a learnable
 score token joins the patch tokens; the head-mean attention of the score token
@@ -6,6 +7,7 @@ to every patch token rates the tokens; the best-rated ones go through attention
 and MLP, the rest are merged into one score-weighted representative token whose
 update is added back to each of them ("fast update"); the tokens are then put
 back in their grid order, so the next block's DPE convolution sees the full map.
+In video the same selection runs over all ``T*H*W`` tokens of a clip.
 
 Token scores travel through the blocks as an explicit tensor ``(B, N)`` (no
 module-level state).
@@ -21,8 +23,8 @@ from mmengine.model import BaseModule, initialize
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import MODELS
-from ..layers import (ConvEmbed, GlobalBlock, LayerScale, LocalBlock, PatchEmbed,
-                      channels_last_norm, map_to_tokens, tokens_to_map)
+from ..layers import (ConvEmbed, GlobalBlock, LayerScale, LocalBlock, PatchEmbed, bn_nd,
+                      channels_last_norm, embed_stride, map_to_tokens, tokens_to_map)
 from .uniformer import DEFAULT_INIT
 
 # Architecture table of the official light models (conv stem at stage 1 only).
@@ -32,6 +34,7 @@ ARCH_ZOO_LIGHT: Dict[str, dict] = {
 }
 _ARCH_KEYS = {'depths', 'embed_dims', 'head_dim', 'mlp_ratio', 'layer_scale_stages'}
 OUT_NORMS = ('bn', 'ln', None)
+INFLATE_MODES = ('average', 'center')
 
 
 def resolve_light_arch(arch: Union[str, dict]) -> dict:
@@ -67,15 +70,15 @@ def _gather_tokens(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 class HourglassBlock(GlobalBlock):
-    """Hourglass global block ("EvoSABlock") on a map ``(B, C, H, W)`` plus a score token.
+    """Hourglass global block ("EvoSABlock") on a map ``(B, C, *S)`` plus a score token.
 
     ``keep_ratio == 1``: the score token and all patch tokens go through attention
     and MLP, as a global block. ``keep_ratio < 1``: the ``int(N * keep_ratio)``
     best-scored tokens are kept, the others merged into one token (weights
     ``score / sum(score)``); kept + merged tokens and the score token go through
     attention and MLP; the sum of the merged token's two branch outputs (the
-    "fast update", scaled by ``ls3`` with layer scale) is added to every merged
-    token, and tokens are returned in grid order.
+    "fast update") is added to every merged token, and tokens are returned in grid
+    order. ``S`` is ``(H, W)`` or ``(T, H, W)``; tokens are ranked over all of ``S``.
 
     The token scores are the score token's head-mean attention to the patch tokens
     (:class:`Attention` ``return_first_row``), blended as
@@ -88,6 +91,11 @@ class HourglassBlock(GlobalBlock):
         num_heads: attention heads.
         keep_ratio: fraction of tokens kept, in ``(0, 1]``.
         trade_off: weight of the new scores in the running mean.
+        ndim: 2 (images) or 3 (video).
+        separate_fast_scale: with layer scale, True gives the fast update its own
+            scale ``ls3`` (the official image models' ``gamma_3``); False adds the
+            branch outputs already scaled by ``ls1``/``ls2`` (the official video
+            models, which have no ``gamma_3``).
         Others as :class:`GlobalBlock`.
     """
 
@@ -102,18 +110,22 @@ class HourglassBlock(GlobalBlock):
                  attn_drop: float = 0.,
                  drop_path: float = 0.,
                  layer_scale: Optional[float] = None,
+                 ndim: int = 2,
+                 separate_fast_scale: bool = True,
                  use_sdpa: bool = True) -> None:
         super().__init__(dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
                          attn_drop=attn_drop, drop_path=drop_path, layer_scale=layer_scale,
-                         use_sdpa=use_sdpa)
+                         ndim=ndim, use_sdpa=use_sdpa)
         if not 0 < keep_ratio <= 1:
             raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
         if not 0 <= trade_off <= 1:
             raise ValueError(f'trade_off must be in [0, 1], got {trade_off}')
         self.keep_ratio = keep_ratio
         self.trade_off = trade_off
+        self.separate_fast_scale = separate_fast_scale
         self.ls3 = (LayerScale(dim, layer_scale, True)
-                    if layer_scale is not None and keep_ratio < 1 else nn.Identity())
+                    if layer_scale is not None and keep_ratio < 1 and separate_fast_scale
+                    else nn.Identity())
 
     def _blend(self, old: Optional[torch.Tensor], new: torch.Tensor) -> torch.Tensor:
         if old is None:
@@ -122,8 +134,8 @@ class HourglassBlock(GlobalBlock):
 
     def forward(self, x: torch.Tensor, score_token: torch.Tensor, scores: Optional[torch.Tensor]
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``x`` ``(B, C, H, W)``, ``score_token`` ``(B, 1, C)``, ``scores`` ``(B, H*W)`` or
-        None (first block) -> the same three, updated."""
+        """``x`` ``(B, C, *S)``, ``score_token`` ``(B, 1, C)``, ``scores`` ``(B, prod(S))``
+        or None (first block) -> the same three, updated."""
         x = x + self.pos_embed(x)
         size = x.shape[2:]
         tokens = map_to_tokens(x)
@@ -146,12 +158,14 @@ class HourglassBlock(GlobalBlock):
         merged = (weight.unsqueeze(-1) * dropped).sum(dim=1, keepdim=True)
         seq = torch.cat([score_token, _gather_tokens(tokens, keep_idx), merged], dim=1)
 
-        out, row = self.attn(self.norm1(seq), return_first_row=True)  # row: (B, n_keep + 1)
-        fast = out[:, -1:]
-        seq = seq + self.drop_path(self.ls1(out))
-        out = self.mlp(self.norm2(seq))
-        fast = fast + out[:, -1:]
-        seq = seq + self.drop_path(self.ls2(out))
+        raw, row = self.attn(self.norm1(seq), return_first_row=True)  # row: (B, n_keep + 1)
+        out = self.ls1(raw)
+        fast = (raw if self.separate_fast_scale else out)[:, -1:]
+        seq = seq + self.drop_path(out)
+        raw = self.mlp(self.norm2(seq))
+        out = self.ls2(raw)
+        fast = fast + (raw if self.separate_fast_scale else out)[:, -1:]
+        seq = seq + self.drop_path(out)
         dropped = dropped + self.ls3(fast)
 
         # Scores of the tokens that joined the attention; a single merged token is itself.
@@ -163,22 +177,38 @@ class HourglassBlock(GlobalBlock):
         return tokens_to_map(tokens, size), seq[:, :1], scores
 
 
-def pool_scores(scores: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """2x2 average-pool token scores ``(B, H*W)`` of an ``(H, W)`` grid to
-    ``(B, (H//2) * (W//2))``, rescaled to keep each row's sum."""
+def pool_scores(scores: torch.Tensor, size: Sequence[int],
+                kernel: Optional[Sequence[int]] = None) -> torch.Tensor:
+    """Average-pool token scores ``(B, prod(size))`` of an ``(H, W)`` or ``(T, H, W)``
+    grid with ``kernel`` (= stride; default 2 on ``H, W`` and 1 on ``T``, matching the
+    stage-4 embedding) to ``(B, prod(size // kernel))``, rescaled to keep each row's sum."""
+    if len(size) not in (2, 3):
+        raise ValueError(f'pool_scores takes an (H, W) or (T, H, W) grid, got {tuple(size)}')
+    kernel = (1, ) * (len(size) - 2) + (2, 2) if kernel is None else tuple(kernel)
+    if len(kernel) != len(size):
+        raise ValueError(f'pool kernel {kernel} does not match the grid {tuple(size)}')
     b = scores.shape[0]
-    pooled = F.avg_pool2d(scores.reshape(b, 1, *size), 2, 2).reshape(b, -1)
+    pool = F.avg_pool2d if len(size) == 2 else F.avg_pool3d
+    pooled = pool(scores.reshape(b, 1, *size), kernel, kernel).reshape(b, -1)
     return pooled * (scores.sum(dim=1, keepdim=True) / pooled.sum(dim=1, keepdim=True))
 
 
 @MODELS.register_module()
 class UniFormerLight(BaseModule):
-    """Lightweight hourglass UniFormer (H-UniFormer XXS / XS, TPAMI 2023) backbone, images.
+    """Lightweight hourglass UniFormer (H-UniFormer XXS / XS, TPAMI 2023) backbone,
+    images or video.
+
+    Video (``ndim=3``) follows the official light video model: stem
+    ``Conv3d 3x3x3 s(1,2,2) -> BN -> GELU -> Conv3d 3x3x3 s(temporal_stride,2,2) -> BN``,
+    later embeds ``(1, 2, 2)`` conv + LayerNorm, 3-D local/hourglass blocks, token
+    selection over all ``T*H*W`` tokens, scores pooled ``(1, 2, 2)`` entering stage 4,
+    BatchNorm3d on the last stage.
 
     Args:
         arch: ``'xxs'``, ``'xs'`` or a dict with ``depths``, ``embed_dims``,
             ``head_dim`` and optionally ``mlp_ratio`` (3), ``layer_scale_stages``.
         in_channels: input channels.
+        ndim: 2 for images ``(B, C, H, W)``, 3 for video ``(B, C, T, H, W)``.
         out_indices: stages (0-3) whose feature maps are returned.
         out_norm: ``'bn'``: the official classification BatchNorm ``norm`` on the
             last stage's output; ``'ln'``: a LayerNorm ``norm{i+1}`` on each returned
@@ -199,13 +229,22 @@ class UniFormerLight(BaseModule):
         norm_eval: keep BatchNorms in eval mode while training.
         with_cp: gradient checkpointing per block.
         use_sdpa: attention through ``F.scaled_dot_product_attention``.
+        temporal_stride: video only, temporal stride of the stem's second conv
+            (official 2).
+        inflate: video only, how 2-D checkpoint kernels become 3-D when loaded:
+            ``'average'`` (official) or ``'center'`` (mmaction2).
+        out_tuple: return a tuple (mmpretrain/mmdet/mmseg); False returns the one
+            feature of a one-element ``out_indices`` as a tensor (mmaction2 heads);
+            not with ``out_score_token``.
         init_cfg: mmengine init config. ``Pretrained`` accepts official checkpoints
-            (see :func:`mmuniformer.checkpoint.load_uniformer_checkpoint`).
+            (see :func:`mmuniformer.checkpoint.load_uniformer_checkpoint`); 2-D ones
+            are inflated for ``ndim=3``.
     """
 
     def __init__(self,
                  arch: Union[str, dict] = 'xxs',
                  in_channels: int = 3,
+                 ndim: int = 2,
                  out_indices: Sequence[int] = (3, ),
                  out_norm: Optional[str] = 'bn',
                  out_score_token: bool = False,
@@ -219,9 +258,14 @@ class UniFormerLight(BaseModule):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  use_sdpa: bool = True,
+                 temporal_stride: int = 2,
+                 inflate: str = 'average',
+                 out_tuple: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
         self.arch = arch = resolve_light_arch(arch)
+        if ndim not in (2, 3):
+            raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim!r}')
         if isinstance(out_indices, int):
             out_indices = (out_indices, )
         out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
@@ -233,8 +277,18 @@ class UniFormerLight(BaseModule):
             raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
         if not 0 < keep_ratio <= 1:
             raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
+        if inflate not in INFLATE_MODES:
+            raise ValueError(f'inflate must be one of {INFLATE_MODES}, got {inflate!r}')
+        if not isinstance(temporal_stride, int) or temporal_stride < 1:
+            raise ValueError(f'temporal_stride must be a positive int, got {temporal_stride!r}')
+        if not out_tuple and (len(out_indices) != 1 or out_score_token):
+            raise ValueError(f'out_tuple=False returns one tensor: it needs exactly one out index '
+                             f'and out_score_token=False, got out_indices={out_indices}, '
+                             f'out_score_token={out_score_token}')
         self.in_channels = in_channels
-        self.ndim = 2
+        self.ndim = ndim
+        self.inflate = inflate
+        self.out_tuple = out_tuple
         self.out_indices = out_indices
         self.out_norm = out_norm
         self.out_score_token = out_score_token
@@ -245,9 +299,14 @@ class UniFormerLight(BaseModule):
         self.embed_dims = tuple(dims)
         self.num_features = dims[-1]
 
-        self.patch_embed1 = ConvEmbed(in_channels, dims[0], [2, 2])
+        stem_strides = [2, 2] if ndim == 2 else [(1, 2, 2), (temporal_stride, 2, 2)]
+        self.patch_embed1 = ConvEmbed(in_channels, dims[0], stem_strides, ndim)
+        embed_kernel = 2 if ndim == 2 else (1, 2, 2)
         for i in range(1, 4):
-            self.add_module(f'patch_embed{i + 1}', PatchEmbed(dims[i - 1], dims[i], 2))
+            self.add_module(f'patch_embed{i + 1}',
+                            PatchEmbed(dims[i - 1], dims[i], embed_kernel, ndim=ndim))
+        # token scores are pooled like the stage-4 embedding entering stage 4
+        self.score_pool = embed_stride(self.patch_embed4)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[2]))
         self.cls_upsample = nn.Linear(dims[2], dims[3])
         self.pos_drop = nn.Dropout(drop_rate)
@@ -258,7 +317,7 @@ class UniFormerLight(BaseModule):
             blocks = []
             for j in range(depth):
                 common = dict(mlp_ratio=arch['mlp_ratio'], drop=drop_rate, drop_path=dpr[start + j],
-                              layer_scale=ls)
+                              layer_scale=ls, ndim=ndim)
                 if i < 2:
                     blocks.append(LocalBlock(dim, **common))
                     continue
@@ -266,11 +325,11 @@ class UniFormerLight(BaseModule):
                 blocks.append(HourglassBlock(
                     dim, dim // arch['head_dim'], keep_ratio=1. if first else keep_ratio,
                     trade_off=1. if first else trade_off, attn_drop=attn_drop_rate,
-                    use_sdpa=use_sdpa, **common))
+                    separate_fast_scale=ndim == 2, use_sdpa=use_sdpa, **common))
             start += depth
             self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
         if out_norm == 'bn':
-            self.norm = nn.BatchNorm2d(dims[-1])
+            self.norm = bn_nd(ndim)(dims[-1])
         elif out_norm == 'ln':
             for i in out_indices:
                 self.add_module(f'norm{i + 1}', nn.LayerNorm(dims[i], eps=1e-6))
@@ -291,21 +350,25 @@ class UniFormerLight(BaseModule):
         super().init_weights()
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 4:
-            raise ValueError(f'UniFormerLight expects images (B, C, H, W), got shape '
-                             f'{tuple(x.shape)}')
+        video = self.ndim == 3
+        kind, layout = ('video', '(B, C, T, H, W)') if video else ('images', '(B, C, H, W)')
+        if x.dim() != self.ndim + 2:
+            hint = {(2, 5): ' (set ndim=3 for video)', (3, 4): ' (set ndim=2 for images)'}
+            raise ValueError(f'UniFormerLight (ndim={self.ndim}) expects {kind} {layout}, got '
+                             f'shape {tuple(x.shape)}' + hint.get((self.ndim, x.dim()), ''))
         if x.shape[1] != self.in_channels:
             raise ValueError(f'UniFormerLight was built for {self.in_channels} input channels, got '
-                             f'{x.shape[1]} (input shape {tuple(x.shape)}, layout (B, C, H, W))')
+                             f'{x.shape[1]} (input shape {tuple(x.shape)}, layout {layout})')
         size = list(x.shape[2:])
         for i in range(4):
             for conv in (m for m in getattr(self, f'patch_embed{i + 1}').modules()
-                         if isinstance(m, nn.Conv2d)):
+                         if isinstance(m, (nn.Conv2d, nn.Conv3d))):
                 size = [(s + 2 * p - k) // st + 1
                         for s, p, k, st in zip(size, conv.padding, conv.kernel_size, conv.stride)]
             if min(size) < 1:
                 raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
-                                 f'empty feature map; UniFormerLight needs H, W >= 29')
+                                 f'empty feature map; UniFormerLight needs H, W >= 29'
+                                 + (' and T >= 1' if video else ''))
 
     def _run(self, block: nn.Module,
              *args: Optional[torch.Tensor]) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
@@ -313,9 +376,11 @@ class UniFormerLight(BaseModule):
             return cp.checkpoint(block, *args, use_reentrant=False)
         return block(*args)
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Return the maps of ``out_indices``, each ``(B, C_i, H / 4 / 2^i, W / 4 / 2^i)``,
-        then (with ``out_score_token``) the normalised score token ``(B, C_4)``."""
+    def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        """``(B, C, H, W)`` or ``(B, C, T, H, W)`` -> the maps of ``out_indices``, each
+        ``(B, C_i, H / 4 / 2^i, W / 4 / 2^i)`` (video: ``(B, C_i, T', ...)`` with
+        ``T' = ceil(T / temporal_stride)``), then (with ``out_score_token``) the
+        normalised score token ``(B, C_4)``; a single tensor if not ``out_tuple``."""
         self._check_input(x)
         outs = []
         x = self.pos_drop(self.patch_embed1(x))
@@ -328,7 +393,7 @@ class UniFormerLight(BaseModule):
                 score_token = self.cls_token.expand(x.shape[0], -1, -1)
             elif i == 3:
                 score_token = self.cls_upsample(score_token)
-                scores = pool_scores(scores, stage3_size)
+                scores = pool_scores(scores, stage3_size, self.score_pool)
             for block in getattr(self, f'blocks{i + 1}'):
                 if i < 2:
                     x = self._run(block, x)
@@ -340,7 +405,7 @@ class UniFormerLight(BaseModule):
                 outs.append(self._out(i, x))
         if self.out_score_token:
             outs.append(self.norm_cls(score_token[:, 0]))
-        return tuple(outs)
+        return tuple(outs) if self.out_tuple else outs[0]
 
     def _out(self, i: int, x: torch.Tensor) -> torch.Tensor:
         if self.out_norm == 'bn':

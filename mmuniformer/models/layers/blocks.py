@@ -13,7 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 
-from .tokens import tokens_to_map, map_to_tokens
+from .tokens import (map_to_tokens, temporal_to_frame_tokens, tokens_to_map, video_to_frame_tokens,
+                     video_to_temporal_tokens)
 
 _CONV = {2: nn.Conv2d, 3: nn.Conv3d}
 _BN = {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
@@ -287,3 +288,60 @@ class GlobalBlock(nn.Module):
             x = x + self.drop_path(self.ls1(self._window_attn(self.norm1(x), size)))
         x = x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
         return tokens_to_map(x, size)
+
+
+class SplitGlobalBlock(GlobalBlock):
+    """Divided space-time global block (the official "SplitSABlock"), video only.
+
+    On ``(B, C, T, H, W)``: ``x = x + DPE(x)``; temporal attention over ``T`` for
+    each spatial location, ``u = x + t_attn(t_norm(x))`` on ``(B*H*W, T, C)``;
+    spatial attention over ``H*W`` for each frame, ``x = x + attn(norm1(u))`` on
+    ``(B*T, H*W, C)`` (the residual is ``x``, not ``u``, as in the official
+    block); then ``x + MLP(norm2(x))`` on ``(B, T*H*W, C)``. Drop path acts on
+    each of these sequences. The temporal attention starts as a zero branch
+    (:meth:`init_temporal_weights`). Arguments as :class:`GlobalBlock`, without
+    windows; layer scale, if any, covers the spatial and MLP branches.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 mlp_ratio: float = 4.,
+                 qkv_bias: bool = True,
+                 drop: float = 0.,
+                 attn_drop: float = 0.,
+                 drop_path: float = 0.,
+                 layer_scale: Optional[float] = None,
+                 ndim: int = 3,
+                 dpe_kernel: Union[int, Sequence[int]] = 3,
+                 norm_eps: float = 1e-6,
+                 use_sdpa: bool = True) -> None:
+        if ndim != 3:
+            raise ValueError(f'split (divided space-time) attention needs video inputs (ndim=3), '
+                             f'got ndim={ndim}')
+        super().__init__(dim, num_heads, mlp_ratio, qkv_bias, drop, attn_drop, drop_path,
+                         layer_scale, None, ndim, dpe_kernel, norm_eps, use_sdpa)
+        self.t_norm = nn.LayerNorm(dim, eps=norm_eps)
+        self.t_attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, use_sdpa)
+        self.init_temporal_weights()
+
+    def init_temporal_weights(self) -> None:
+        """Official temporal-attention init: qkv weight and bias 0, proj weight 1, bias 0,
+        so the temporal branch outputs 0 but its qkv still receives gradients."""
+        nn.init.zeros_(self.t_attn.qkv.weight)
+        if self.t_attn.qkv.bias is not None:
+            nn.init.zeros_(self.t_attn.qkv.bias)
+        nn.init.ones_(self.t_attn.proj.weight)
+        nn.init.zeros_(self.t_attn.proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, T, H, W) -> (B, C, T, H, W)``."""
+        x = x + self.pos_embed(x)
+        b, _, t, h, w = x.shape
+        u = video_to_temporal_tokens(x)  # (B*H*W, T, C)
+        u = u + self.drop_path(self.t_attn(self.t_norm(u)))
+        u = temporal_to_frame_tokens(u, b)  # (B*T, H*W, C)
+        y = video_to_frame_tokens(x) + self.drop_path(self.ls1(self.attn(self.norm1(u))))
+        y = y.reshape(b, t * h * w, -1)  # frame-major: the order of map_to_tokens
+        y = y + self.drop_path(self.ls2(self.mlp(self.norm2(y))))
+        return tokens_to_map(y, (t, h, w))
