@@ -1,5 +1,6 @@
 """The quick start: the shapes_cls generator and the quick-start config."""
 import importlib.util
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -93,24 +94,24 @@ def test_config_builds_and_reads_the_data(tiny: Path) -> None:
     pytest.importorskip('mmpretrain')
     import torch
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import DATASETS, MODELS
 
     cfg = Config.fromfile(str(CONFIG))
     assert cfg.custom_imports == dict(imports=['mmuniformer'], allow_failed_imports=False)
     assert cfg.train_dataloader.dataset.data_root == 'data/shapes_cls'
     assert cfg.train_dataloader.num_workers <= 2
-    init_default_scope('mmpretrain')
-    model = MODELS.build(cfg.model)
+    data_cfg = cfg.train_dataloader.dataset
+    data_cfg.update(data_root=str(tiny), classes=str(tiny / 'classes.txt'))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+        dataset = DATASETS.build(data_cfg)
     model.init_weights()
     model.eval()
     with torch.no_grad():
         logits = model(torch.randn(2, 3, 64, 64), mode='tensor')
     assert logits.shape == (2, 8)
 
-    data_cfg = cfg.train_dataloader.dataset
-    data_cfg.update(data_root=str(tiny), classes=str(tiny / 'classes.txt'))
-    dataset = DATASETS.build(data_cfg)
     assert len(dataset) == 8 * 5
     assert dataset.metainfo['classes'] == gen.CLASSES
     for i in range(len(dataset)):
@@ -118,3 +119,11 @@ def test_config_builds_and_reads_the_data(tiny: Path) -> None:
         assert Path(info['img_path']).parent.name == gen.CLASSES[info['gt_label']]
     sample = dataset[0]
     assert tuple(sample['inputs'].shape) == (3, 40, 40)
+
+
+def test_quickstart_script_parses() -> None:
+    script = ROOT / 'tools/quickstart.sh'
+    assert subprocess.run(['bash', '-n', str(script)]).returncode == 0
+    text = script.read_text()
+    assert 'set -euo pipefail' in text and 'tools/setup_env.sh' in text
+    assert str(CONFIG.relative_to(ROOT)) in text

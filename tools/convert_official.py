@@ -2,12 +2,19 @@
 
     python tools/convert_official.py SRC.pth DST.pth --config CONFIG [--cfg-options ...]
 
-SRC is an official release (``{'model': state_dict}``, classifier head included;
-token-labeling ones also carry ``aux_head``). Keys are mapped with
-:func:`mmuniformer.checkpoint.official_to_model`, then checked against the model
-CONFIG builds: every model key must be present with the same shape and no
-checkpoint key may be left over, otherwise a ``ValueError`` lists the keys. DST is
-``{'meta': {...}, 'state_dict': ...}``, loadable by ``mim test <lib> CONFIG --checkpoint DST``.
+SRC is an official release: image ones as ``{'model': state_dict}`` (token-labeling
+ones also carry ``aux_head``), video ones as ``{'model_state': state_dict}`` (SlowFast)
+or ``{'model': ...}`` with 5-D kernels; checkpoints already converted for mmaction2's
+built-in UniFormer (``backbone.`` + official keys, ``cls_head.fc_cls.*``) pass too.
+Keys are mapped with :func:`mmuniformer.checkpoint.official_to_model`; the official
+classifier ``head.*`` goes to ``head.fc.*`` (mmpretrain classifiers) or to
+``cls_head.fc_cls.*`` (mmaction2 recognizers), by what the model has. The result is
+checked against the model CONFIG builds: every model key must be present with the
+same shape and no checkpoint key may be left over, otherwise a ``ValueError`` lists
+the keys. DST is ``{'meta': {...}, 'state_dict': ...}``, loadable by
+``mim test <lib> CONFIG --checkpoint DST``. ImageNet (2-D) weights for a video model
+are not converted here: give them to the backbone's
+``init_cfg=dict(type='Pretrained', checkpoint=...)``, which inflates them.
 """
 import argparse
 import os.path as osp
@@ -31,10 +38,11 @@ from mmuniformer.analysis import build_model_from_config
 from mmuniformer.checkpoint import (compare_state_dicts, official_key_map, official_to_model,
                                     unwrap_state_dict)
 
-# Where the official classifier head goes in each kind of model (by a key the model has).
+# Where the official classifier head goes in each kind of model (by a key the model has);
+# the renames are applied by official_to_model's ``head_prefixes``.
 HEAD_PLACES: Dict[str, Dict[str, str]] = {
     'head.fc.weight': {},  # mmpretrain classifiers
-    'cls_head.fc_cls.weight': {'head.fc.': 'cls_head.fc_cls.'},  # mmaction2 recognizers
+    'cls_head.fc_cls.weight': {'head.fc.': 'cls_head.fc_cls.'},  # mmaction2 recognizers (I3DHead, ...)
 }
 _BLOCK = re.compile(r'^(.*blocks\d+)\.(\d+)\.(.*)$')
 _INDEX = re.compile(r'(blocks\d+)\.\d+\.')
@@ -86,6 +94,19 @@ def _backbone_prefix(model_keys: Sequence[str]) -> str:
     return 'backbone.' if any(k.startswith('backbone.') for k in model_keys) else ''
 
 
+def _dims_hint(sd: Dict[str, torch.Tensor], target: Dict[str, torch.Tensor]) -> Optional[str]:
+    """Explain image-vs-video mismatches (4-D kernels where the model has 5-D, or the reverse)."""
+    pairs = [(sd[k].dim(), v.dim()) for k, v in target.items() if k in sd]
+    if (4, 5) in pairs:
+        return ('This is an image (2-D) checkpoint and the config builds a video model: set it as '
+                "the backbone's init_cfg=dict(type='Pretrained', checkpoint=SRC), which inflates "
+                "the kernels to 3-D (backbone argument inflate='average' or 'center'), and train.")
+    if (5, 4) in pairs:
+        return ('This is a video (3-D) checkpoint and the config builds an image model: use a video '
+                'config (backbone ndim=3).')
+    return None
+
+
 def convert(checkpoint: dict, model: nn.Module, logger: Optional[MMLogger] = None
             ) -> 'OrderedDict[str, torch.Tensor]':
     """Map an official checkpoint onto ``model``'s state dict, validating every key.
@@ -120,7 +141,8 @@ def convert(checkpoint: dict, model: nn.Module, logger: Optional[MMLogger] = Non
         if mismatched:
             parts.append(f'  {len(mismatched)} shape mismatches:')
             parts += [f'    {k}' for k in mismatched]
-        parts.append('Is the config the same model as the checkpoint (size, stem, layer scale, '
+        parts.append(_dims_hint(sd, target) or
+                     'Is the config the same model as the checkpoint (size, stem, layer scale, '
                      'heads)? E.g. a UniFormer-B checkpoint needs configs/cls/uniformer_b_in1k.py.')
         raise ValueError('\n'.join(parts))
     for key in filled:

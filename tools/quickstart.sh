@@ -31,6 +31,12 @@ else
   python tools/data/make_shapes_cls.py --out "$data_root"
 fi
 
+# One intra-op thread: the model is tiny, and on a small CPU shared with other jobs
+# (or with the data-loading worker) torch's multi-threaded ops wait on each other at
+# every op. Measured on 2 busy cores: 0.1-0.2 s per iteration with 1 thread, 1-2 s with 2.
+# Set OMP_NUM_THREADS yourself to override.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+
 mkdir -p "$work_dir"
 train_start=$(date +%s)
 log "training: mim train mmpretrain $config --work-dir $work_dir"

@@ -366,9 +366,9 @@ class UniFormerLight(BaseModule):
                 size = [(s + 2 * p - k) // st + 1
                         for s, p, k, st in zip(size, conv.padding, conv.kernel_size, conv.stride)]
             if min(size) < 1:
-                raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
-                                 f'empty feature map; UniFormerLight needs H, W >= 29'
-                                 + (' and T >= 1' if video else ''))
+                need = 'H, W >= 29 and T >= 1' if video else 'H, W >= 29'
+                raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have '
+                                 f'an empty feature map; UniFormerLight needs {need}')
 
     def _run(self, block: nn.Module,
              *args: Optional[torch.Tensor]) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:

@@ -5,7 +5,7 @@
 #   python tools/data/make_shapes_cls.py --out data/shapes_cls
 #   mim train mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py --work-dir work_dirs/quickstart
 #   mim test mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py \
-#       --checkpoint work_dirs/quickstart/epoch_8.pth
+#       --checkpoint work_dirs/quickstart/epoch_12.pth
 #
 # or all of it with `bash tools/quickstart.sh`. The test split is the generated val split.
 _base_ = [
@@ -17,12 +17,12 @@ custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
 num_classes = 8
 image_size = 64
-max_epochs = 8
+max_epochs = 12
 batch_size = 64
 data_root = 'data/shapes_cls'  # relative to the working directory (the repository root)
 
 # Model: UniFormer with 1/1/2/1 blocks, dims 32-256 (about 1.5M parameters); strides 4-32
-# give 16x16 ... 2x2 feature maps at 64x64. No Mixup/CutMix: too strong for 8 short epochs.
+# give 16x16 ... 2x2 feature maps at 64x64. No Mixup/CutMix: too strong for a short run.
 model = dict(
     backbone=dict(
         # _delete_: the base names a zoo arch (a str); this replaces it with a dict

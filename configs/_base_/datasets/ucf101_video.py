@@ -1,0 +1,26 @@
+# UCF101 (split 1) videos for mmaction2's VideoDataset, dense sampling 16x4 as Kinetics:
+#   data/ucf101/videos/<class>/<video>.avi, data/ucf101/ucf101_{train,val}_split_1_videos.txt
+# (mmaction2's tools/data/ucf101 layout). Set `split` and the annotation files for splits 2-3.
+# Train and val as Kinetics; test 3 crops x 5 clips, as the released UCF101/HMDB51 runs
+# (TEST.NUM_SPATIAL_CROPS 3, TEST.NUM_ENSEMBLE_VIEWS 5, crop 224).
+_base_ = './kinetics400_video.py'
+split = 1
+data_root = 'data/ucf101/videos'
+data_root_val = 'data/ucf101/videos'
+ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
+ann_file_val = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
+ann_file_test = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=5, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 224)),
+    dict(type='ThreeCrop', crop_size=224),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+train_dataloader = dict(dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+val_dataloader = dict(dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
+test_dataloader = dict(
+    dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val),
+                 pipeline=test_pipeline))
