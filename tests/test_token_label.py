@@ -5,7 +5,6 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 pytest.importorskip('mmpretrain')
 
@@ -44,7 +43,7 @@ def test_dense_token_label_topk_matches_hand_built():
     assert dense.shape == (num_classes, h, w) and dense.dtype == np.float32
     np.testing.assert_array_equal(dense, expected)
     np.testing.assert_allclose(dense.sum(0), np.ones((h, w)), atol=1e-6)
-    assert k == scores.shape[0]
+    assert np.stack([scores, index]).shape == (2, k, h, w)
 
 
 def test_dense_token_label_dense_format_passes_through():
@@ -171,7 +170,9 @@ def test_random_resized_crop_label_follows_image_box(seed):
     assert out['img'].shape == (S, S, 3) and out['token_label'].shape == (2, L, L)
     assert out['img_shape'][:2] == (S, S)
     pooled = out['img'][..., :2].reshape(L, S // L, L, S // L, 2).mean((1, 3)).transpose(2, 0, 1)
-    np.testing.assert_allclose(out['token_label'], pooled, atol=1e-2)
+    # in pixels: a box off by one pixel would be off by >= 1; the 0.05 allows for the
+    # label's border padding at the image edge, where the linear ramp is clamped
+    np.testing.assert_allclose(out['token_label'], pooled, atol=5e-2)
     # and it is not the whole image: the label spans the crop, less than the image
     span = out['token_label'][0, 0, -1] - out['token_label'][0, 0, 0]
     assert 0 < span < W * (L - 1) / L

@@ -16,6 +16,7 @@ it together with the image to the head's token grid (7x7 at 224, 12x12 at 384);
 :class:`TokenLabelFlip` mirrors it after ``RandomFlip``; pack it with
 ``dict(type='PackInputs', algorithm_keys=['token_label'])``.
 """
+import math
 import os.path as osp
 from typing import Tuple
 
@@ -37,7 +38,9 @@ def dense_token_label(raw: np.ndarray, num_classes: int) -> np.ndarray:
         if index.min() < 0 or index.max() >= num_classes:
             raise ValueError(f'token label class index out of range 0..{num_classes - 1}')
         dense = np.zeros((num_classes, ) + scores.shape[1:], np.float32)
-        np.put_along_axis(dense, index, scores, axis=0)
+        rows, cols = np.indices(scores.shape[1:])
+        # add, not assign: a class listed twice at one location keeps all its score
+        np.add.at(dense, (index, rows[None], cols[None]), scores)
         return dense
     if raw.ndim == 3 and raw.shape[0] == num_classes:
         return raw
@@ -82,14 +85,18 @@ def crop_resize_label(label: np.ndarray, box: Tuple[float, float, float, float],
     y1, x1, y2, x2 = box
     sy, sx = h / img_hw[0], w / img_hw[1]
     t = torch.from_numpy(label)[None]
+    # ny x nx bilinear samples per output cell, averaged (roi_align's adaptive sampling), so
+    # that a cell spanning several label cells gets their mean
+    ny = max(1, math.ceil((y2 - y1) * sy / out_size[0] - 1e-6))
+    nx = max(1, math.ceil((x2 - x1) * sx / out_size[1] - 1e-6))
     # affine grid sampling of the box in normalised label coordinates
-    ys = torch.linspace(y1 * sy, y2 * sy, out_size[0] + 1)
-    xs = torch.linspace(x1 * sx, x2 * sx, out_size[1] + 1)
+    ys = torch.linspace(y1 * sy, y2 * sy, out_size[0] * ny + 1)
+    xs = torch.linspace(x1 * sx, x2 * sx, out_size[1] * nx + 1)
     yc = ((ys[:-1] + ys[1:]) / 2) / h * 2 - 1
     xc = ((xs[:-1] + xs[1:]) / 2) / w * 2 - 1
     grid = torch.stack(torch.meshgrid(yc, xc, indexing='ij')[::-1], dim=-1)[None]
-    out = F.grid_sample(t, grid, mode='bilinear', padding_mode='border', align_corners=False)[0]
-    return out.numpy()
+    out = F.grid_sample(t, grid, mode='bilinear', padding_mode='border', align_corners=False)
+    return F.avg_pool2d(out, (ny, nx))[0].numpy()
 
 
 @TRANSFORMS.register_module()
