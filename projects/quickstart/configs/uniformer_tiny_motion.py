@@ -1,0 +1,110 @@
+# Quick start (video): a tiny 3-D UniFormer trained from scratch with mmaction2 on the embedded
+# `motion_video` data (8 classes that differ only in how a random shape moves: left, right, up,
+# down, grow, shrink, rotate clockwise / counter-clockwise; 32 frames of 64x64, made by
+# tools/data/make_motion_video.py). Single frames carry no information about the class: the
+# model has to use time. Sized to train on 2 CPU cores in a few minutes; from the repository root:
+#
+#   python tools/data/make_motion_video.py --out data/motion_video
+#   mim train mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
+#       --work-dir work_dirs/quickstart_video
+#   mim test mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
+#       --checkpoint work_dirs/quickstart_video/epoch_12.pth --work-dir work_dirs/quickstart_video
+#
+# or all of it with `bash tools/quickstart_video.sh`. The test split is the generated val split.
+_base_ = [
+    '../../../configs/_base_/models/uniformer_video.py',
+    'mmaction::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
+
+num_classes = 8
+num_frames = 8
+frame_interval = 2
+max_epochs = 12
+batch_size = 32
+data_root = 'data/motion_video'  # relative to the working directory (the repository root)
+# labels of tools/data/make_motion_video.py CLASSES ('grow', 'move_down', 'move_left',
+# 'move_right', 'move_up', 'rotate_ccw', 'rotate_cw', 'shrink') swapped by the flips
+hflip_label_map = {2: 3, 3: 2, 5: 6, 6: 5}  # left <-> right, ccw <-> cw
+vflip_label_map = {1: 4, 4: 1, 5: 6, 6: 5}  # down <-> up, ccw <-> cw
+
+# Model: a 3-D UniFormer with 1/1/2/1 blocks, dims 32-256, head dim 32 (about 1.5M
+# parameters). 8 frames of 64x64 -> stage 1: 4 x 16 x 16 tokens (the stage-1 embedding halves
+# time) ... stage 4: 4 x 2 x 2. No Mixup/CutMix or label smoothing: too strong for a short run.
+model = dict(
+    backbone=dict(
+        # _delete_: the base names a zoo arch (a str); this replaces it with a dict
+        arch=dict(_delete_=True, depths=(1, 1, 2, 1), embed_dims=(32, 64, 128, 256),
+                  head_dim=32),
+        drop_path_rate=0.0),
+    cls_head=dict(num_classes=num_classes, in_channels=256, dropout_ratio=0.2,
+                  label_smooth_eps=0.0),
+    data_preprocessor=dict(blending=None))
+
+# Data: mmaction2's VideoDataset on DATA_ROOT/{train,val}_list.txt. Dense sampling of 8 frames,
+# one every 2nd (a random start in training, the centre clip in testing), at the full 64x64.
+# Flips are the only augmentation; they relabel the classes they mirror.
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='Flip', flip_ratio=0.5, direction='horizontal', flip_label_map=hflip_label_map),
+    dict(type='Flip', flip_ratio=0.5, direction='vertical', flip_label_map=vflip_label_map),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval, num_clips=1,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+dataset_type = 'VideoDataset'
+train_dataloader = dict(
+    batch_size=batch_size,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=f'{data_root}/train_list.txt',
+        data_prefix=dict(video=f'{data_root}/train'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=f'{data_root}/val_list.txt',
+        data_prefix=dict(video=f'{data_root}/val'),
+        pipeline=test_pipeline,
+        test_mode=True))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='AccMetric')
+test_evaluator = val_evaluator
+
+# Schedule: AdamW (no decay on norms/biases), one warm-up epoch, cosine decay over the run.
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=1, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
+
+# Runtime: log often enough to follow progress, keep only the last checkpoint.
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1,
+                    save_best=None))
+randomness = dict(seed=0, deterministic=False)
