@@ -208,8 +208,8 @@ def test_bad_arguments(kwargs, message):
 
 
 @pytest.mark.parametrize('shape, message', [
-    ((1, 3, 8, 64, 64), r'expects input \(B, C, H, W\)'),
-    ((3, 64, 64), r'expects input \(B, C, H, W\)'),
+    ((1, 3, 8, 64, 64), r'expects images \(B, C, H, W\)'),
+    ((3, 64, 64), r'expects images \(B, C, H, W\)'),
     ((1, 1, 64, 64), 'built for 3 input channels, got 1'),
     ((1, 3, 16, 64), 'too small'),
 ])

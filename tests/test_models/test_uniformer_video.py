@@ -176,7 +176,7 @@ def test_single_tensor_output_and_single_frame():
 @pytest.mark.parametrize('shape, message', [
     ((1, 3, 8, 16, 64), r'too small: stage 4 would have an empty feature map \(T, H, W = \(4, 0, 2\)\)'),
     ((1, 3, 0, 64, 64), 'too small'),
-    ((1, 3, 64, 64), r'expects input \(B, C, T, H, W\)'),
+    ((1, 3, 64, 64), r'expects video \(B, C, T, H, W\)'),
     ((1, 1, 8, 64, 64), 'built for 3 input channels'),
 ])
 def test_bad_inputs(shape, message):

@@ -11,13 +11,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
-from mmengine.model import BaseModule, initialize
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import MODELS
-from ..layers import (ConvEmbed, GlobalBlock, LocalBlock, PatchEmbed, SplitGlobalBlock, bn_nd,
-                      channels_last_norm)
+from ..layers import ConvEmbed, GlobalBlock, LocalBlock, PatchEmbed, SplitGlobalBlock
+from .base import UniFormerBase
 
 # Architecture table. ``layer_scale_stages``: stages whose blocks carry layer scale.
 # The ``*_tl`` entries are the official token-labeling models, whose S/B use head_dim 32.
@@ -38,13 +35,7 @@ ARCH_ZOO: Dict[str, dict] = {
 }
 ARCH_ALIASES = {'s': 'small', 's_plus': 'small_plus', 'b': 'base', 'b_ls': 'base_ls', 'l_ls': 'large_ls'}
 _ARCH_KEYS = {'depths', 'embed_dims', 'head_dim', 'stem', 'mlp_ratio', 'layer_scale_stages'}
-# The official initialisation: truncated normal Linear weights, unit LayerNorms.
-DEFAULT_INIT = [
-    dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
-    dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
-]
 STAGE3_MODES = ('global', 'window', 'hybrid')
-OUT_NORMS = ('bn', 'ln', None)
 
 
 def resolve_arch(arch: Union[str, dict]) -> dict:
@@ -74,7 +65,7 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
 
 
 @MODELS.register_module()
-class UniFormer(BaseModule):
+class UniFormer(UniFormerBase):
     """UniFormer (TPAMI 2023) backbone, 2-D or 3-D.
 
     Video (``ndim=3``): stage-1 embed conv ``(temporal_kernel, 4, 4)`` with stride
@@ -146,17 +137,10 @@ class UniFormer(BaseModule):
                  std: bool = False,
                  out_tuple: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
-        self.arch = arch = resolve_arch(arch)
-        if ndim not in (2, 3):
-            raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim}')
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
-        if not out_indices or any(i not in range(4) for i in out_indices):
-            raise ValueError(f'out_indices must be stage indices in 0..3, got {out_indices}')
-        if out_norm not in OUT_NORMS:
-            raise ValueError(f'out_norm must be one of {OUT_NORMS}, got {out_norm!r}')
+        super().__init__(init_cfg=init_cfg)
+        self._setup_contract(resolve_arch(arch), in_channels, ndim, out_indices, out_norm,
+                             frozen_stages, norm_eval, with_cp, inflate, out_tuple)
+        arch = self.arch
         if stage3_mode not in STAGE3_MODES:
             raise ValueError(f'stage3_mode must be one of {STAGE3_MODES}, got {stage3_mode!r}')
         if stage3_mode != 'global' and (not isinstance(window_size, int) or window_size < 1):
@@ -164,34 +148,17 @@ class UniFormer(BaseModule):
                              f'got {window_size!r}')
         if stage3_mode != 'global' and ndim != 2:
             raise ValueError('window/hybrid stage-3 attention is available for 2-D inputs only')
-        if frozen_stages not in range(-1, 4):
-            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
-        if inflate not in ('average', 'center'):
-            raise ValueError(f"inflate must be 'average' or 'center', got {inflate!r}")
         for name, flag in (('split', split), ('std', std)):
             if flag and ndim != 3:
                 raise ValueError(f'{name}=True is a video option: it needs ndim=3 (got ndim={ndim})')
         if std and arch['stem'] != 'plain':
             raise ValueError(f"std=True changes the plain stem's stage 2-4 embeds; arch stem "
                              f"{arch['stem']!r} already uses 3x3x3 convs there")
-        self.in_channels = in_channels
-        self.ndim = ndim
-        self.out_indices = out_indices
-        self.out_norm = out_norm
         self.stage3_mode = stage3_mode
         self.window_size = window_size
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.inflate = inflate
         self.split = split
         self.std = std
-        if not out_tuple and len(out_indices) != 1:
-            raise ValueError(f'out_tuple=False needs exactly one out index, got {out_indices}')
-        self.out_tuple = out_tuple
         depths, dims = arch['depths'], arch['embed_dims']
-        self.embed_dims = tuple(dims)
-        self.num_features = dims[-1]
 
         self._build_embeds(arch, in_channels, ndim, temporal_stride, temporal_kernel, std)
         self.pos_drop = nn.Dropout(drop_rate)
@@ -220,11 +187,7 @@ class UniFormer(BaseModule):
                     use_sdpa=use_sdpa, **common))
             start += depth
             self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
-        if out_norm == 'bn':
-            self.norm = bn_nd(ndim)(dims[-1])
-        elif out_norm == 'ln':
-            for i in out_indices:
-                self.add_module(f'norm{i + 1}', nn.LayerNorm(dims[i], eps=1e-6))
+        self._build_out_norms()
         self._freeze_stages()
 
     def _build_embeds(self, arch: dict, in_channels: int, ndim: int, t_stride: int,
@@ -249,52 +212,11 @@ class UniFormer(BaseModule):
                 embed = PatchEmbed(cins[i], dims[i], (1, 2, 2), ndim=3)
             self.add_module(f'patch_embed{i + 1}', embed)
 
-    def init_weights(self) -> None:
-        """Initialise, or load a ``Pretrained`` checkpoint (official layouts accepted)."""
-        cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from ...checkpoint import load_uniformer_checkpoint
-            initialize(self, copy.deepcopy(DEFAULT_INIT))  # for keys the checkpoint lacks
-            self._init_temporal_attention()
-            load_uniformer_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
-                                      map_location=cfg.get('map_location', 'cpu'))
-            self._is_init = True
-            return
-        first_call = not self._is_init
-        super().init_weights()
-        if first_call:
-            self._init_temporal_attention()
-
-    def _init_temporal_attention(self) -> None:
+    def _post_init_weights(self) -> None:
         """Re-apply the split blocks' temporal-attention init after the generic one."""
         for module in self.modules():
             if isinstance(module, SplitGlobalBlock):
                 module.init_temporal_weights()
-
-    def _check_input(self, x: torch.Tensor) -> None:
-        layout = '(B, C, H, W)' if self.ndim == 2 else '(B, C, T, H, W)'
-        if x.dim() != self.ndim + 2:
-            raise ValueError(f'UniFormer ({self.ndim}-D) expects input {layout}, got shape '
-                             f'{tuple(x.shape)}' + (' (set ndim=3 for video)' if x.dim() == 5 else ''))
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'UniFormer was built for {self.in_channels} input channels, got '
-                             f'{x.shape[1]} (input shape {tuple(x.shape)}, layout {layout})')
-        size = list(x.shape[2:])
-        for i in range(4):
-            for conv in (m for m in getattr(self, f'patch_embed{i + 1}').modules()
-                         if isinstance(m, (nn.Conv2d, nn.Conv3d))):
-                size = [(s + 2 * p - k) // st + 1
-                        for s, p, k, st in zip(size, conv.padding, conv.kernel_size, conv.stride)]
-            if min(size) < 1:
-                dims = 'H, W' if self.ndim == 2 else 'T, H, W'
-                raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
-                                 f'empty feature map ({dims} = {tuple(size)}); the plain models '
-                                 f'need H, W >= 32 (and T >= 1 for video)')
-
-    def _run(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(block, x, use_reentrant=False)
-        return block(x)
 
     def forward_stage(self, i: int, x: torch.Tensor) -> torch.Tensor:
         """Embed and run stage ``i`` (0-3): ``(B, C_{i-1}, *S) -> (B, C_i, *S_i)``."""
@@ -330,44 +252,3 @@ class UniFormer(BaseModule):
             if i in self.out_indices:
                 outs.append(self._out(i, x))
         return tuple(outs) if self.out_tuple else outs[0]
-
-    def _out(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        if self.out_norm == 'bn':
-            return self.norm(x) if i == 3 else x
-        if self.out_norm == 'ln':
-            return channels_last_norm(getattr(self, f'norm{i + 1}'), x)
-        return x
-
-    def _freeze_stages(self) -> None:
-        for i in range(self.frozen_stages + 1):
-            modules = [getattr(self, f'patch_embed{i + 1}'), getattr(self, f'blocks{i + 1}')]
-            if self.out_norm == 'ln' and i in self.out_indices:
-                modules.append(getattr(self, f'norm{i + 1}'))
-            if i == 3 and self.out_norm == 'bn':
-                modules.append(self.norm)
-            for module in modules:
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'UniFormer':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
-
-    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
-        """Layer id of a parameter for layer-wise learning-rate decay (mmpretrain API)."""
-        num_layers = sum(self.arch['depths']) + 2
-        name = param_name[len(prefix):] if param_name.startswith(prefix) else param_name
-        head = name.split('.')[0]
-        if head.startswith('patch_embed'):
-            stage = int(head[len('patch_embed'):]) - 1
-            return sum(self.arch['depths'][:stage]) + (0 if stage == 0 else 1), num_layers
-        if head.startswith('blocks'):
-            stage = int(head[len('blocks'):]) - 1
-            return sum(self.arch['depths'][:stage]) + int(name.split('.')[1]) + 1, num_layers
-        return num_layers - 1, num_layers

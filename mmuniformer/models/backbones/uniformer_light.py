@@ -18,14 +18,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
-from mmengine.model import BaseModule, initialize
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import MODELS
-from ..layers import (ConvEmbed, GlobalBlock, LayerScale, LocalBlock, PatchEmbed, bn_nd,
-                      channels_last_norm, embed_stride, map_to_tokens, tokens_to_map)
-from .uniformer import DEFAULT_INIT
+from ..layers import (ConvEmbed, GlobalBlock, LayerScale, LocalBlock, PatchEmbed, embed_stride,
+                      map_to_tokens, tokens_to_map)
+from .base import UniFormerBase
 
 # Architecture table of the official light models (conv stem at stage 1 only).
 ARCH_ZOO_LIGHT: Dict[str, dict] = {
@@ -33,8 +30,6 @@ ARCH_ZOO_LIGHT: Dict[str, dict] = {
     'xs': dict(depths=(3, 5, 9, 3), embed_dims=(64, 128, 256, 512), head_dim=32, mlp_ratio=3.),
 }
 _ARCH_KEYS = {'depths', 'embed_dims', 'head_dim', 'mlp_ratio', 'layer_scale_stages'}
-OUT_NORMS = ('bn', 'ln', None)
-INFLATE_MODES = ('average', 'center')
 
 
 def resolve_light_arch(arch: Union[str, dict]) -> dict:
@@ -194,7 +189,7 @@ def pool_scores(scores: torch.Tensor, size: Sequence[int],
 
 
 @MODELS.register_module()
-class UniFormerLight(BaseModule):
+class UniFormerLight(UniFormerBase):
     """Lightweight hourglass UniFormer (H-UniFormer XXS / XS, TPAMI 2023) backbone,
     images or video.
 
@@ -241,6 +236,8 @@ class UniFormerLight(BaseModule):
             are inflated for ``ndim=3``.
     """
 
+    min_size_hint = 'H, W >= 29'
+
     def __init__(self,
                  arch: Union[str, dict] = 'xxs',
                  in_channels: int = 3,
@@ -262,42 +259,18 @@ class UniFormerLight(BaseModule):
                  inflate: str = 'average',
                  out_tuple: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
-        self.arch = arch = resolve_light_arch(arch)
-        if ndim not in (2, 3):
-            raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim!r}')
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
-        if not out_indices or any(i not in range(4) for i in out_indices):
-            raise ValueError(f'out_indices must be stage indices in 0..3, got {out_indices}')
-        if out_norm not in OUT_NORMS:
-            raise ValueError(f'out_norm must be one of {OUT_NORMS}, got {out_norm!r}')
-        if frozen_stages not in range(-1, 4):
-            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
+        super().__init__(init_cfg=init_cfg)
+        self._setup_contract(resolve_light_arch(arch), in_channels, ndim, out_indices, out_norm,
+                             frozen_stages, norm_eval, with_cp, inflate, out_tuple)
+        arch = self.arch
         if not 0 < keep_ratio <= 1:
             raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
-        if inflate not in INFLATE_MODES:
-            raise ValueError(f'inflate must be one of {INFLATE_MODES}, got {inflate!r}')
         if not isinstance(temporal_stride, int) or temporal_stride < 1:
             raise ValueError(f'temporal_stride must be a positive int, got {temporal_stride!r}')
-        if not out_tuple and (len(out_indices) != 1 or out_score_token):
-            raise ValueError(f'out_tuple=False returns one tensor: it needs exactly one out index '
-                             f'and out_score_token=False, got out_indices={out_indices}, '
-                             f'out_score_token={out_score_token}')
-        self.in_channels = in_channels
-        self.ndim = ndim
-        self.inflate = inflate
-        self.out_tuple = out_tuple
-        self.out_indices = out_indices
-        self.out_norm = out_norm
+        if not out_tuple and out_score_token:
+            raise ValueError('out_tuple=False returns one tensor: it needs out_score_token=False')
         self.out_score_token = out_score_token
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
         depths, dims = arch['depths'], arch['embed_dims']
-        self.embed_dims = tuple(dims)
-        self.num_features = dims[-1]
 
         stem_strides = [2, 2] if ndim == 2 else [(1, 2, 2), (temporal_stride, 2, 2)]
         self.patch_embed1 = ConvEmbed(in_channels, dims[0], stem_strides, ndim)
@@ -328,53 +301,10 @@ class UniFormerLight(BaseModule):
                     separate_fast_scale=ndim == 2, use_sdpa=use_sdpa, **common))
             start += depth
             self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
-        if out_norm == 'bn':
-            self.norm = bn_nd(ndim)(dims[-1])
-        elif out_norm == 'ln':
-            for i in out_indices:
-                self.add_module(f'norm{i + 1}', nn.LayerNorm(dims[i], eps=1e-6))
+        self._build_out_norms()
         if out_score_token:
             self.norm_cls = nn.LayerNorm(dims[-1])  # torch default eps, as the official model
         self._freeze_stages()
-
-    def init_weights(self) -> None:
-        """Initialise, or load a ``Pretrained`` checkpoint (official layouts accepted)."""
-        cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from ...checkpoint import load_uniformer_checkpoint
-            initialize(self, copy.deepcopy(DEFAULT_INIT))  # for keys the checkpoint lacks
-            load_uniformer_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
-                                      map_location=cfg.get('map_location', 'cpu'))
-            self._is_init = True
-            return
-        super().init_weights()
-
-    def _check_input(self, x: torch.Tensor) -> None:
-        video = self.ndim == 3
-        kind, layout = ('video', '(B, C, T, H, W)') if video else ('images', '(B, C, H, W)')
-        if x.dim() != self.ndim + 2:
-            hint = {(2, 5): ' (set ndim=3 for video)', (3, 4): ' (set ndim=2 for images)'}
-            raise ValueError(f'UniFormerLight (ndim={self.ndim}) expects {kind} {layout}, got '
-                             f'shape {tuple(x.shape)}' + hint.get((self.ndim, x.dim()), ''))
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'UniFormerLight was built for {self.in_channels} input channels, got '
-                             f'{x.shape[1]} (input shape {tuple(x.shape)}, layout {layout})')
-        size = list(x.shape[2:])
-        for i in range(4):
-            for conv in (m for m in getattr(self, f'patch_embed{i + 1}').modules()
-                         if isinstance(m, (nn.Conv2d, nn.Conv3d))):
-                size = [(s + 2 * p - k) // st + 1
-                        for s, p, k, st in zip(size, conv.padding, conv.kernel_size, conv.stride)]
-            if min(size) < 1:
-                need = 'H, W >= 29 and T >= 1' if video else 'H, W >= 29'
-                raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have '
-                                 f'an empty feature map; UniFormerLight needs {need}')
-
-    def _run(self, block: nn.Module,
-             *args: Optional[torch.Tensor]) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        if self.with_cp and args[0].requires_grad:
-            return cp.checkpoint(block, *args, use_reentrant=False)
-        return block(*args)
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """``(B, C, H, W)`` or ``(B, C, T, H, W)`` -> the maps of ``out_indices``, each
@@ -407,60 +337,16 @@ class UniFormerLight(BaseModule):
             outs.append(self.norm_cls(score_token[:, 0]))
         return tuple(outs) if self.out_tuple else outs[0]
 
-    def _out(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        if self.out_norm == 'bn':
-            return self.norm(x) if i == 3 else x
-        if self.out_norm == 'ln':
-            return channels_last_norm(getattr(self, f'norm{i + 1}'), x)
-        return x
-
     def _stage_modules(self, i: int) -> List[Union[nn.Module, nn.Parameter]]:
-        modules = [getattr(self, f'patch_embed{i + 1}'), getattr(self, f'blocks{i + 1}')]
+        modules = super()._stage_modules(i)
         if i == 2:
             modules.append(self.cls_token)
         if i == 3:
             modules.append(self.cls_upsample)
-            if self.out_norm == 'bn':
-                modules.append(self.norm)
             if self.out_score_token:
                 modules.append(self.norm_cls)
-        if self.out_norm == 'ln' and i in self.out_indices:
-            modules.append(getattr(self, f'norm{i + 1}'))
         return modules
 
-    def _freeze_stages(self) -> None:
-        for i in range(self.frozen_stages + 1):
-            for module in self._stage_modules(i):
-                if isinstance(module, nn.Parameter):
-                    module.requires_grad = False
-                    continue
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'UniFormerLight':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
-
-    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
-        """Layer id of a parameter for layer-wise learning-rate decay (mmpretrain API)."""
+    def _extra_layer_ids(self) -> Dict[str, int]:
         depths = self.arch['depths']
-        num_layers = sum(depths) + 2
-        name = param_name[len(prefix):] if param_name.startswith(prefix) else param_name
-        head = name.split('.')[0]
-        if head == 'cls_token':
-            return sum(depths[:2]) + 1, num_layers
-        if head == 'cls_upsample':
-            return sum(depths[:3]) + 1, num_layers
-        if head.startswith('patch_embed'):
-            stage = int(head[len('patch_embed'):]) - 1
-            return sum(depths[:stage]) + (0 if stage == 0 else 1), num_layers
-        if head.startswith('blocks'):
-            stage = int(head[len('blocks'):]) - 1
-            return sum(depths[:stage]) + int(name.split('.')[1]) + 1, num_layers
-        return num_layers - 1, num_layers
+        return {'cls_token': sum(depths[:2]) + 1, 'cls_upsample': sum(depths[:3]) + 1}

@@ -1,0 +1,189 @@
+"""The backbone contract shared by :class:`UniFormer` and :class:`UniFormerLight`.
+
+Both have ``patch_embed{1..4}``, ``blocks{1..4}`` and output norms (``norm`` or
+``norm{i}``); this base class owns argument checks, input checks, output norms,
+freezing, ``norm_eval``, gradient checkpointing, ``Pretrained`` loading and the
+layer ids used for layer-wise learning-rate decay.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmengine.model import BaseModule, initialize
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers import bn_nd, channels_last_norm
+
+# The official initialisation: truncated normal Linear weights, unit LayerNorms.
+DEFAULT_INIT = [
+    dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
+    dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
+]
+OUT_NORMS = ('bn', 'ln', None)
+INFLATE_MODES = ('average', 'center')
+
+
+class UniFormerBase(BaseModule):
+    """Common contract of the UniFormer backbones (see the subclasses for arguments).
+
+    Subclasses call :meth:`_setup_contract` first, build ``patch_embed{1..4}`` and
+    ``blocks{1..4}``, then call :meth:`_build_out_norms`.
+    """
+
+    #: minimum input size stated in the "too small" error
+    min_size_hint = 'H, W >= 32'
+
+    def __init__(self, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
+
+    def _setup_contract(self, arch: dict, in_channels: int, ndim: int,
+                        out_indices: Union[int, Sequence[int]], out_norm: Optional[str],
+                        frozen_stages: int, norm_eval: bool, with_cp: bool, inflate: str,
+                        out_tuple: bool) -> None:
+        """Check and store the contract arguments."""
+        if ndim not in (2, 3):
+            raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim!r}')
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
+        if not out_indices or any(i not in range(4) for i in out_indices):
+            raise ValueError(f'out_indices must be stage indices in 0..3, got {out_indices}')
+        if out_norm not in OUT_NORMS:
+            raise ValueError(f'out_norm must be one of {OUT_NORMS}, got {out_norm!r}')
+        if frozen_stages not in range(-1, 4):
+            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
+        if inflate not in INFLATE_MODES:
+            raise ValueError(f"inflate must be one of {INFLATE_MODES} ('average' or 'center'), "
+                             f'got {inflate!r}')
+        if not out_tuple and len(out_indices) != 1:
+            raise ValueError(f'out_tuple=False returns one tensor: it needs exactly one out index, '
+                             f'got {out_indices}')
+        self.arch = arch
+        self.in_channels = in_channels
+        self.ndim = ndim
+        self.out_indices = out_indices
+        self.out_norm = out_norm
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.inflate = inflate
+        self.out_tuple = out_tuple
+        self.embed_dims = tuple(arch['embed_dims'])
+        self.num_features = self.embed_dims[-1]
+
+    def _build_out_norms(self) -> None:
+        """``norm`` (BatchNorm on stage 4) or ``norm{i+1}`` (LayerNorm per output)."""
+        if self.out_norm == 'bn':
+            self.norm = bn_nd(self.ndim)(self.embed_dims[-1])
+        elif self.out_norm == 'ln':
+            for i in self.out_indices:
+                self.add_module(f'norm{i + 1}', nn.LayerNorm(self.embed_dims[i], eps=1e-6))
+
+    def _post_init_weights(self) -> None:
+        """Initialisation that must follow the generic one (subclass hook)."""
+
+    def init_weights(self) -> None:
+        """Initialise, or load a ``Pretrained`` checkpoint (official layouts accepted;
+        2-D checkpoints are inflated for ``ndim=3``)."""
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            from ...checkpoint import load_uniformer_checkpoint
+            initialize(self, copy.deepcopy(DEFAULT_INIT))  # for keys the checkpoint lacks
+            self._post_init_weights()
+            load_uniformer_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                                      map_location=cfg.get('map_location', 'cpu'))
+            self._is_init = True
+            return
+        first_call = not self._is_init
+        super().init_weights()
+        if first_call:
+            self._post_init_weights()
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        """Raise a clear ``ValueError`` for a wrong rank, channel count or a too-small input."""
+        name = type(self).__name__
+        kind, layout = ('images', '(B, C, H, W)') if self.ndim == 2 else ('video', '(B, C, T, H, W)')
+        if x.dim() != self.ndim + 2:
+            hint = {(2, 5): ' (set ndim=3 for video)', (3, 4): ' (set ndim=2 for images)'}
+            raise ValueError(f'{name} (ndim={self.ndim}) expects {kind} {layout}, got shape '
+                             f'{tuple(x.shape)}' + hint.get((self.ndim, x.dim()), ''))
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'{name} was built for {self.in_channels} input channels, got '
+                             f'{x.shape[1]} (input shape {tuple(x.shape)}, layout {layout})')
+        size = list(x.shape[2:])
+        for i in range(4):
+            for conv in (m for m in getattr(self, f'patch_embed{i + 1}').modules()
+                         if isinstance(m, (nn.Conv2d, nn.Conv3d))):
+                size = [(s + 2 * p - k) // st + 1
+                        for s, p, k, st in zip(size, conv.padding, conv.kernel_size, conv.stride)]
+            if min(size) < 1:
+                dims = 'H, W' if self.ndim == 2 else 'T, H, W'
+                need = self.min_size_hint + ('' if self.ndim == 2 else ' and T >= 1')
+                raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
+                                 f'empty feature map ({dims} = {tuple(size)}); {name} needs {need}')
+
+    def _run(self, block: nn.Module,
+             *args: Optional[torch.Tensor]) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        """Run a block, with gradient checkpointing when ``with_cp`` and training."""
+        if self.with_cp and args[0].requires_grad:
+            return cp.checkpoint(block, *args, use_reentrant=False)
+        return block(*args)
+
+    def _out(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Apply the output norm of stage ``i`` to its map ``(B, C_i, *S_i)``."""
+        if self.out_norm == 'bn':
+            return self.norm(x) if i == 3 else x
+        if self.out_norm == 'ln':
+            return channels_last_norm(getattr(self, f'norm{i + 1}'), x)
+        return x
+
+    def _stage_modules(self, i: int) -> List[Union[nn.Module, nn.Parameter]]:
+        """Modules and parameters that belong to stage ``i`` (frozen together)."""
+        modules = [getattr(self, f'patch_embed{i + 1}'), getattr(self, f'blocks{i + 1}')]
+        if i == 3 and self.out_norm == 'bn':
+            modules.append(self.norm)
+        if self.out_norm == 'ln' and i in self.out_indices:
+            modules.append(getattr(self, f'norm{i + 1}'))
+        return modules
+
+    def _freeze_stages(self) -> None:
+        for i in range(self.frozen_stages + 1):
+            for module in self._stage_modules(i):
+                if isinstance(module, nn.Parameter):
+                    module.requires_grad = False
+                    continue
+                module.eval()
+                for param in module.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'UniFormerBase':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    def _extra_layer_ids(self) -> Dict[str, int]:
+        """Layer ids of top-level parameters outside embeds and blocks (subclass hook)."""
+        return {}
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer id of a parameter for layer-wise learning-rate decay (mmpretrain API)."""
+        depths = self.arch['depths']
+        num_layers = sum(depths) + 2
+        name = param_name[len(prefix):] if param_name.startswith(prefix) else param_name
+        head = name.split('.')[0]
+        extra = self._extra_layer_ids()
+        if head in extra:
+            return extra[head], num_layers
+        if head.startswith('patch_embed'):
+            stage = int(head[len('patch_embed'):]) - 1
+            return sum(depths[:stage]) + (0 if stage == 0 else 1), num_layers
+        if head.startswith('blocks'):
+            stage = int(head[len('blocks'):]) - 1
+            return sum(depths[:stage]) + int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers
