@@ -43,6 +43,8 @@ TARGETS = {
     'small_plus_224': ('uniformer_s_plus_in1k.py', 224, 24.03, 4.21),
     'base_224': ('uniformer_b_in1k.py', 224, 49.78, 8.27),
     'small_384': ('uniformer_s_in1k.py', 384, 21.55, 11.87),
+    # paper Table (ImageNet, 384): UniFormer-B (token labeling, aux head) 50M / 27.2G
+    'base_384': ('uniformer_b_tl_in1k_384.py', 384, 50.0, 27.2),
 }
 # Official layouts of the checkpoints built in the tests: depths, head_dim, official_shapes kwargs.
 OFFICIAL = {
@@ -91,7 +93,7 @@ def convert_tool() -> ModuleType:
 # ----------------------------------------------------------------------------- (a) FLOPs
 @pytest.mark.parametrize('target', [
     'small_224', 'small_plus_224',
-    'base_224', 'small_384',  # each a few seconds: not marked slow
+    'base_224', 'small_384', 'base_384',  # each a few seconds: not marked slow
 ])
 def test_params_flops_match_official(build, target):
     config, side, params_m, gflops = TARGETS[target]
