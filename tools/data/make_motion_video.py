@@ -1,24 +1,22 @@
 """Generate ``motion_video``: a small video-classification dataset made on the spot.
 
-Eight classes that differ only in how one random shape moves (see :data:`CLASSES`): it
-moves left, right, up or down, grows, shrinks, or rotates clockwise or counter-clockwise.
-Everything else is drawn from the same distribution for every class: the shape (a random
-polygon with 3-7 vertices at jittered angles and random radii, so it has no rotational
-symmetry), its colour and the background's (a colour with a random gradient and fresh
-per-frame noise), its position, size and angle.
+Eight classes that differ only in how the content of the frame moves (see :data:`CLASSES`):
+it moves left, right, up or down, grows or shrinks (zooms in / out about the centre), or
+rotates clockwise or counter-clockwise about the centre. The content is a random scene: many
+irregular polygons (3-7 vertices at jittered angles and random radii, so none has a
+rotational symmetry) in random colours, scattered uniformly over an unbounded plane on a
+neutral grey, with fresh noise in every frame. Each video views its own scene through a
+moving window.
 
-Single frames carry no information about the class:
-
-- positions live on a torus (a shape leaving one side re-enters on the other), with a
-  uniform start, so the position is uniform in every frame of every class;
-- angles start uniform in [0, 2 pi), so they stay uniform;
-- sizes: a growing / shrinking shape sweeps ``log r_mid +- k * (t - (T - 1) / 2)``; every
-  other class draws its (constant) size from that same sweep at a random frame, so over a
-  video's frames the size distribution is the same for all classes;
-- each class comes in time-reversed pairs (left/right, up/down, grow/shrink, cw/ccw).
-
-A model has to compare frames to tell the classes apart (``tests/test_motion_data.py``
-checks both: single-frame statistics are class-independent, frame differences are not).
+Single frames carry no information about the class: the scene is a stationary, isotropic
+random field, so a shifted or rotated view of it has the same distribution as any other;
+the zoom classes sweep ``log(scale) = +-k * (t - (T - 1) / 2)`` and every other class views
+its scene at the scale of a random frame of such a sweep, so that pooled over the frames of
+a video the scale distribution is the same for every class. The classes come in
+time-reversed pairs (left/right, up/down, grow/shrink, cw/ccw). A model has to compare
+frames to tell them apart; ``tests/test_motion_data.py`` checks both halves of that claim.
+The background is the same grey in every video and colours are drawn per polygon, so a
+video has no colour "fingerprint" for a model to memorise instead of the motion.
 
 Layout (mmaction2 ``VideoDataset`` annotation files, labels in the order of classes.txt)::
 
@@ -45,81 +43,83 @@ from PIL import Image, ImageDraw
 # Sorted; the label of a class is its index here (and its line in classes.txt).
 CLASSES: Tuple[str, ...] = ('grow', 'move_down', 'move_left', 'move_right', 'move_up',
                             'rotate_ccw', 'rotate_cw', 'shrink')
-# Classes swapped by a horizontal flip of the frames (for a flip augmentation).
+# Classes swapped by a horizontal / vertical flip of the frames (flip augmentations).
 HFLIP_PAIRS: Dict[str, str] = {'move_left': 'move_right', 'move_right': 'move_left',
                                'rotate_cw': 'rotate_ccw', 'rotate_ccw': 'rotate_cw'}
+VFLIP_PAIRS: Dict[str, str] = {'move_up': 'move_down', 'move_down': 'move_up',
+                               'rotate_cw': 'rotate_ccw', 'rotate_ccw': 'rotate_cw'}
 SPLITS: Tuple[str, ...] = ('train', 'val')
-SUPERSAMPLE = 4  # shapes are drawn at 4x and downsampled: anti-aliased, sub-pixel motion
-MIN_CONTRAST = 90.  # minimum RGB distance between shape and background colours
-SPEED = (0.8, 1.6)  # translation, pixels per frame at size 64 (scaled with the size)
-SCALE_RATE = (0.02, 0.035)  # growth / shrink rate k of log(radius) per frame
-SPIN = (4., 8.)  # rotation, degrees per frame
-RADIUS = (0.12, 0.2)  # radius in the middle of the size sweep, as a fraction of the size
+SUPERSAMPLE = 2  # polygons are drawn at 2x and downsampled: anti-aliased, sub-pixel motion
+BACKGROUND = (128, 128, 128)
+# Motion per frame, at a frame size of 64 (translations scale with the size).
+SPEED = (0.8, 1.6)  # translation, pixels per frame
+ZOOM_RATE = (0.015, 0.03)  # k, change of log(scale) per frame
+SPIN = (2., 4.)  # rotation, degrees per frame
+# The scene, in pixels of a 64-frame at scale 1 (scaled with the size).
+DENSITY = 0.012  # polygons per square pixel
+POLYGON_RADIUS = (3., 10.)  # log-uniform
+NOISE_STD = (2., 6.)  # per-frame Gaussian noise
 
 
-def flip_label_map() -> Dict[int, int]:
-    """``{label: label}`` of the classes a horizontal flip swaps (mmaction2 ``Flip``)."""
-    return {CLASSES.index(a): CLASSES.index(b) for a, b in HFLIP_PAIRS.items()}
-
-
-def _colours(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
-    """Independent uniform shape / background colours with some contrast."""
-    while True:
-        fg, bg = rng.uniform(0, 255, size=(2, 3))
-        if np.linalg.norm(fg - bg) >= MIN_CONTRAST:
-            return fg.astype(np.float32), bg.astype(np.float32)
+def flip_label_map(direction: str = 'horizontal') -> Dict[int, int]:
+    """``{label: label}`` of the classes a flip swaps (mmaction2 ``Flip(flip_label_map=)``)."""
+    pairs = HFLIP_PAIRS if direction == 'horizontal' else VFLIP_PAIRS
+    return {CLASSES.index(a): CLASSES.index(b) for a, b in pairs.items()}
 
 
 def sample_motion(class_name: str, num_frames: int, size: int,
                   rng: np.random.Generator) -> Dict[str, np.ndarray]:
-    """Per-frame centre ``(T, 2)`` (x, y, on the torus), radius ``(T,)`` and angle ``(T,)``."""
+    """The view of every frame: ``shift`` ``(T, 2)``, ``scale`` ``(T,)``, ``angle`` ``(T,)``.
+
+    A scene point ``p`` (x, y; y down) is seen at ``scale * R(angle) p + shift`` from the
+    frame centre: content moves with ``shift``, grows with ``scale`` and turns clockwise on
+    the screen as ``angle`` grows.
+    """
     if class_name not in CLASSES:
         raise ValueError(f'unknown class {class_name!r}; choose one of {CLASSES}')
     t = np.arange(num_frames, dtype=np.float64)
     centred = t - (num_frames - 1) / 2
-    start = rng.uniform(0, size, size=2)
-    angle0 = rng.uniform(0, 2 * math.pi)
-    log_mid = math.log(rng.uniform(*RADIUS) * size)
-    rate = rng.uniform(*SCALE_RATE)
     speed = rng.uniform(*SPEED) * size / 64
+    rate = rng.uniform(*ZOOM_RATE)
     spin = math.radians(rng.uniform(*SPIN))
-    # static attributes: the size at a random frame of a size sweep, so that pooled over
-    # frames the size distribution matches the growing / shrinking classes
-    static_log_r = log_mid + rate * centred[rng.integers(num_frames)]
-    centre = np.broadcast_to(start, (num_frames, 2)).copy()
-    log_r = np.full(num_frames, static_log_r)
+    angle0 = rng.uniform(0, 2 * math.pi)
+    # static views: the scale of a random frame of a zoom sweep (see the module docstring)
+    log_scale = np.full(num_frames, rate * centred[rng.integers(num_frames)])
+    shift = np.zeros((num_frames, 2))
     angle = np.full(num_frames, angle0)
     kind, _, direction = class_name.partition('_')
     if kind == 'move':
         step = {'left': (-1, 0), 'right': (1, 0), 'up': (0, -1), 'down': (0, 1)}[direction]
-        centre = start + np.outer(t, step) * speed
+        shift = np.outer(centred, step) * speed
     elif class_name in ('grow', 'shrink'):
-        log_r = log_mid + (1 if class_name == 'grow' else -1) * rate * centred
-    else:  # rotate: image y points down, so clockwise on screen is a growing angle
+        log_scale = (1 if class_name == 'grow' else -1) * rate * centred
+    else:
         angle = angle0 + (1 if direction == 'cw' else -1) * spin * t
-    return dict(centre=centre % size, radius=np.exp(log_r), angle=angle)
+    return dict(shift=shift, scale=np.exp(log_scale), angle=angle)
 
 
-def _polygon_mask(radii: np.ndarray, phis: np.ndarray, centre: np.ndarray, radius: float,
-                  angle: float, size: int) -> np.ndarray:
-    """Anti-aliased ``(size, size)`` mask in [0, 1] of the polygon with vertices at relative
-    radii ``radii`` and angles ``phis``, scaled by ``radius``, turned by ``angle`` and
-    centred at ``centre`` (x, y), wrapped on the torus."""
-    big = size * SUPERSAMPLE
-    phis = angle + phis
-    rel = np.stack([np.cos(phis), np.sin(phis)], 1) * (radii * radius * SUPERSAMPLE)[:, None]
-    cx, cy = (centre + 0.5 / SUPERSAMPLE) * SUPERSAMPLE
-    reach = radius * SUPERSAMPLE * radii.max()
-    canvas = Image.new('L', (big, big), 0)
-    draw = ImageDraw.Draw(canvas)
-    for ox in (-big, 0, big):  # the copies that touch the canvas
-        for oy in (-big, 0, big):
-            x, y = cx + ox, cy + oy
-            if x + reach < 0 or x - reach > big or y + reach < 0 or y - reach > big:
-                continue
-            draw.polygon([(x + px, y + py) for px, py in rel], fill=255)
-    canvas = canvas.resize((size, size), Image.BOX)
-    return np.asarray(canvas, dtype=np.float32) / 255.
+def sample_scene(motion: Dict[str, np.ndarray], size: int,
+                 rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random polygons over the part of the plane the views see (a square around the
+    origin): vertices ``(V, 2)``, the start of each polygon in them ``(N,)`` and colours
+    ``(N, 3)``."""
+    unit = size / 64
+    # a view sees scene points within (half a diagonal + |shift|) / scale of the origin
+    reach = ((size / math.sqrt(2) + np.linalg.norm(motion['shift'], axis=1)) /
+             motion['scale']).max() + POLYGON_RADIUS[1] * unit
+    count = rng.poisson(DENSITY / unit ** 2 * (2 * reach) ** 2)
+    centres = rng.uniform(-reach, reach, size=(count, 2))
+    radii = np.exp(rng.uniform(*np.log(POLYGON_RADIUS), size=count)) * unit
+    sides = rng.integers(3, 8, size=count)
+    vertices = []
+    for centre, radius, n in zip(centres, radii, sides):
+        phis = (np.arange(n) + rng.uniform(-0.3, 0.3, size=n)) * (2 * math.pi / n)
+        phis = phis + rng.uniform(0, 2 * math.pi)
+        lengths = rng.uniform(0.4, 1.0, size=n) * radius
+        vertices.append(centre + np.stack([np.cos(phis), np.sin(phis)], 1) * lengths[:, None])
+    starts = np.concatenate([[0], np.cumsum(sides)[:-1]]).astype(int)
+    colours = rng.integers(0, 256, size=(count, 3))
+    return (np.concatenate(vertices) if count else np.zeros((0, 2))), starts, colours
 
 
 def render(class_name: str, rng: np.random.Generator, num_frames: int = 32,
@@ -128,22 +128,26 @@ def render(class_name: str, rng: np.random.Generator, num_frames: int = 32,
     if size < 16 or num_frames < 2:
         raise ValueError(f'need size >= 16 and num_frames >= 2, got {size}, {num_frames}')
     motion = sample_motion(class_name, num_frames, size, rng)
-    # an irregular polygon: 3-7 vertices at jittered angles and random radii
-    num_vertices = int(rng.integers(3, 8))
-    vertex_radii = rng.uniform(0.4, 1.0, size=num_vertices)
-    vertex_phis = (np.arange(num_vertices) + rng.uniform(-0.3, 0.3, size=num_vertices)) * (
-        2 * math.pi / num_vertices)
-    fg, bg = _colours(rng)
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
-    direction = rng.normal(size=2)
-    background = bg + (direction[0] * xs + direction[1] * ys)[..., None] * rng.uniform(
-        -40, 40, size=3).astype(np.float32)
-    noise_std = rng.uniform(3, 10)
+    vertices, starts, colours = sample_scene(motion, size, rng)
+    ends = np.append(starts[1:], len(vertices))
+    noise_std = rng.uniform(*NOISE_STD)
+    big = size * SUPERSAMPLE
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     for t in range(num_frames):
-        mask = _polygon_mask(vertex_radii, vertex_phis, motion['centre'][t],
-                             motion['radius'][t], motion['angle'][t], size)[..., None]
-        img = background * (1 - mask) + fg * mask
+        cos, sin = math.cos(motion['angle'][t]), math.sin(motion['angle'][t])
+        rot = np.array([[cos, -sin], [sin, cos]])
+        screen = vertices @ rot.T * motion['scale'][t] + motion['shift'][t] + size / 2
+        screen = screen * SUPERSAMPLE
+        canvas = Image.new('RGB', (big, big), BACKGROUND)
+        draw = ImageDraw.Draw(canvas)
+        if len(starts):
+            low = np.minimum.reduceat(screen, starts)
+            high = np.maximum.reduceat(screen, starts)
+            visible = np.flatnonzero((high > 0).all(1) & (low < big).all(1))
+            for i in visible:
+                draw.polygon([tuple(v) for v in screen[starts[i]:ends[i]]],
+                             fill=tuple(int(c) for c in colours[i]))
+        img = np.asarray(canvas.resize((size, size), Image.BOX), dtype=np.float32)
         img = img + rng.normal(0, noise_std, size=img.shape)
         frames[t] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     return frames
@@ -192,8 +196,8 @@ def parse_args() -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data/motion_video', help='output folder')
-    parser.add_argument('--num-train', type=int, default=160, help='training videos per class')
-    parser.add_argument('--num-val', type=int, default=40, help='validation videos per class')
+    parser.add_argument('--num-train', type=int, default=100, help='training videos per class')
+    parser.add_argument('--num-val', type=int, default=30, help='validation videos per class')
     parser.add_argument('--num-frames', type=int, default=32, help='frames per video')
     parser.add_argument('--size', type=int, default=64, help='frame side in pixels')
     parser.add_argument('--seed', type=int, default=0, help='random seed')

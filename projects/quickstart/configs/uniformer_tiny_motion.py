@@ -1,14 +1,14 @@
 # Quick start (video): a tiny 3-D UniFormer trained from scratch with mmaction2 on the embedded
-# `motion_video` data (8 classes that differ only in how a random shape moves: left, right, up,
-# down, grow, shrink, rotate clockwise / counter-clockwise; 32 frames of 64x64, made by
-# tools/data/make_motion_video.py). Single frames carry no information about the class: the
-# model has to use time. Sized to train on 2 CPU cores in a few minutes; from the repository root:
+# `motion_video` data (8 classes that differ only in how a random scene of polygons moves:
+# left, right, up, down, grows, shrinks, rotates clockwise / counter-clockwise; 32 frames of
+# 64x64, made by tools/data/make_motion_video.py). Single frames carry no information about the
+# class (tests/test_motion_data.py): the model has to use time. Sized to train on 2 CPU cores in a few minutes; from the repository root:
 #
 #   python tools/data/make_motion_video.py --out data/motion_video
 #   mim train mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
 #       --work-dir work_dirs/quickstart_video
 #   mim test mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
-#       --checkpoint work_dirs/quickstart_video/epoch_12.pth --work-dir work_dirs/quickstart_video
+#       --checkpoint work_dirs/quickstart_video/epoch_5.pth --work-dir work_dirs/quickstart_video
 #
 # or all of it with `bash tools/quickstart_video.sh`. The test split is the generated val split.
 _base_ = [
@@ -19,9 +19,9 @@ custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
 num_classes = 8
 num_frames = 8
-frame_interval = 2
-max_epochs = 12
-batch_size = 32
+frame_interval = 3
+max_epochs = 5
+batch_size = 16
 data_root = 'data/motion_video'  # relative to the working directory (the repository root)
 # labels of tools/data/make_motion_video.py CLASSES ('grow', 'move_down', 'move_left',
 # 'move_right', 'move_up', 'rotate_ccw', 'rotate_cw', 'shrink') swapped by the flips
@@ -42,8 +42,9 @@ model = dict(
     data_preprocessor=dict(blending=None))
 
 # Data: mmaction2's VideoDataset on DATA_ROOT/{train,val}_list.txt. Dense sampling of 8 frames,
-# one every 2nd (a random start in training, the centre clip in testing), at the full 64x64.
-# Flips are the only augmentation; they relabel the classes they mirror.
+# one every 3rd (a random start in training, the centre clip in testing), at the full 64x64.
+# Horizontal and vertical flips are the only augmentation; they relabel the classes they mirror
+# (tools/data/make_motion_video.py flip_label_map()).
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval, num_clips=1),
@@ -87,9 +88,10 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
 
-# Schedule: AdamW (no decay on norms/biases), one warm-up epoch, cosine decay over the run.
+# Schedule: AdamW (no decay on norms/biases), one warm-up epoch, cosine decay over the run
+# (100 videos per class / batch 16 = 50 iterations per epoch; 250 in all).
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
