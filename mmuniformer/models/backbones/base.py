@@ -6,7 +6,7 @@ freezing, ``norm_eval``, gradient checkpointing, ``Pretrained`` loading and the
 layer ids used for layer-wise learning-rate decay.
 """
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule, initialize
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import bn_nd, channels_last_norm
+from ..layers import LocalBlock, bn_nd, channels_last_norm
 
 # The official initialisation: truncated normal Linear weights, unit LayerNorms.
 DEFAULT_INIT = [
@@ -72,6 +72,24 @@ class UniFormerBase(BaseModule):
         self.out_tuple = out_tuple
         self.embed_dims = tuple(arch['embed_dims'])
         self.num_features = self.embed_dims[-1]
+
+    def _build_stages(self, drop_rate: float, drop_path_rate: float, layer_scale_init: float,
+                      make_global: Callable[[int, int, int, dict], nn.Module]) -> None:
+        """Build ``blocks{1..4}``: local blocks in stages 1-2 and
+        ``make_global(stage, index, dim, common_kwargs)`` in stages 3-4, with stochastic
+        depth growing linearly over all blocks and layer scale in the arch's stages."""
+        depths = self.arch['depths']
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        start = 0
+        for i, (depth, dim) in enumerate(zip(depths, self.embed_dims)):
+            ls = layer_scale_init if i in self.arch['layer_scale_stages'] else None
+            blocks = []
+            for j in range(depth):
+                common = dict(mlp_ratio=self.arch['mlp_ratio'], drop=drop_rate,
+                              drop_path=dpr[start + j], layer_scale=ls, ndim=self.ndim)
+                blocks.append(LocalBlock(dim, **common) if i < 2 else make_global(i, j, dim, common))
+            start += depth
+            self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
 
     def _build_out_norms(self) -> None:
         """``norm`` (BatchNorm on stage 4) or ``norm{i+1}`` (LayerNorm per output)."""

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from ...registry import MODELS
-from ..layers import ConvEmbed, GlobalBlock, LocalBlock, PatchEmbed, SplitGlobalBlock
+from ..layers import ConvEmbed, GlobalBlock, PatchEmbed, SplitGlobalBlock
 from .base import UniFormerBase
 
 # Architecture table. ``layer_scale_stages``: stages whose blocks carry layer scale.
@@ -158,35 +158,21 @@ class UniFormer(UniFormerBase):
         self.window_size = window_size
         self.split = split
         self.std = std
-        depths, dims = arch['depths'], arch['embed_dims']
-
         self._build_embeds(arch, in_channels, ndim, temporal_stride, temporal_kernel, std)
         self.pos_drop = nn.Dropout(drop_rate)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
-        start = 0
-        for i, (depth, dim) in enumerate(zip(depths, dims)):
-            ls = layer_scale_init if i in arch['layer_scale_stages'] else None
-            blocks = []
-            for j in range(depth):
-                common = dict(mlp_ratio=arch['mlp_ratio'], drop=drop_rate, drop_path=dpr[start + j],
-                              layer_scale=ls, ndim=ndim)
-                if i < 2:
-                    blocks.append(LocalBlock(dim, **common))
-                    continue
-                window = None
-                if i == 2 and (stage3_mode == 'window' or
-                               (stage3_mode == 'hybrid' and (j + 1) % hybrid_global_every)):
-                    window = window_size
-                if split:
-                    blocks.append(SplitGlobalBlock(
-                        dim, dim // arch['head_dim'], attn_drop=attn_drop_rate, use_sdpa=use_sdpa,
-                        **common))
-                    continue
-                blocks.append(GlobalBlock(
-                    dim, dim // arch['head_dim'], attn_drop=attn_drop_rate, window_size=window,
-                    use_sdpa=use_sdpa, **common))
-            start += depth
-            self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
+        num_heads = [dim // arch['head_dim'] for dim in arch['embed_dims']]
+
+        def make_global(i: int, j: int, dim: int, common: dict) -> nn.Module:
+            if split:
+                return SplitGlobalBlock(dim, num_heads[i], attn_drop=attn_drop_rate,
+                                        use_sdpa=use_sdpa, **common)
+            windowed = i == 2 and (stage3_mode == 'window' or
+                                   (stage3_mode == 'hybrid' and (j + 1) % hybrid_global_every))
+            return GlobalBlock(dim, num_heads[i], attn_drop=attn_drop_rate,
+                               window_size=window_size if windowed else None, use_sdpa=use_sdpa,
+                               **common)
+
+        self._build_stages(drop_rate, drop_path_rate, layer_scale_init, make_global)
         self._build_out_norms()
         self._freeze_stages()
 

@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...registry import MODELS
-from ..layers import (ConvEmbed, GlobalBlock, LayerScale, LocalBlock, PatchEmbed, embed_stride,
+from ..layers import (ConvEmbed, GlobalBlock, LayerScale, PatchEmbed, embed_stride,
                       map_to_tokens, tokens_to_map)
 from .base import UniFormerBase
 
@@ -270,7 +270,7 @@ class UniFormerLight(UniFormerBase):
         if not out_tuple and out_score_token:
             raise ValueError('out_tuple=False returns one tensor: it needs out_score_token=False')
         self.out_score_token = out_score_token
-        depths, dims = arch['depths'], arch['embed_dims']
+        dims = arch['embed_dims']
 
         stem_strides = [2, 2] if ndim == 2 else [(1, 2, 2), (temporal_stride, 2, 2)]
         self.patch_embed1 = ConvEmbed(in_channels, dims[0], stem_strides, ndim)
@@ -283,24 +283,15 @@ class UniFormerLight(UniFormerBase):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[2]))
         self.cls_upsample = nn.Linear(dims[2], dims[3])
         self.pos_drop = nn.Dropout(drop_rate)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
-        start = 0
-        for i, (depth, dim) in enumerate(zip(depths, dims)):
-            ls = layer_scale_init if i in arch['layer_scale_stages'] else None
-            blocks = []
-            for j in range(depth):
-                common = dict(mlp_ratio=arch['mlp_ratio'], drop=drop_rate, drop_path=dpr[start + j],
-                              layer_scale=ls, ndim=ndim)
-                if i < 2:
-                    blocks.append(LocalBlock(dim, **common))
-                    continue
-                first = i == 2 and j == 0
-                blocks.append(HourglassBlock(
-                    dim, dim // arch['head_dim'], keep_ratio=1. if first else keep_ratio,
-                    trade_off=1. if first else trade_off, attn_drop=attn_drop_rate,
-                    separate_fast_scale=ndim == 2, use_sdpa=use_sdpa, **common))
-            start += depth
-            self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
+
+        def make_global(i: int, j: int, dim: int, common: dict) -> nn.Module:
+            first = i == 2 and j == 0  # the first stage-3 block keeps all tokens and sets scores
+            return HourglassBlock(
+                dim, dim // arch['head_dim'], keep_ratio=1. if first else keep_ratio,
+                trade_off=1. if first else trade_off, attn_drop=attn_drop_rate,
+                separate_fast_scale=ndim == 2, use_sdpa=use_sdpa, **common)
+
+        self._build_stages(drop_rate, drop_path_rate, layer_scale_init, make_global)
         self._build_out_norms()
         if out_score_token:
             self.norm_cls = nn.LayerNorm(dims[-1])  # torch default eps, as the official model
