@@ -1,27 +1,34 @@
-# UniFormer-S (token labeling) fine-tuned at 384 (paper 84.6 top-1): initialised from the
-# 224 token-labeling model, token-label maps 12x12, AdamW lr 5e-6 at batch 512, wd 1e-8,
-# 5 warm-up epochs, 30 epochs (the paper's recipe; the released scripts ran 50 epochs
-# without warm-up).
-_base_ = ['./uniformer_s_tl_in1k.py']
+# UniFormer-S (token labeling) fine-tuned at 384 (paper 84.6 top-1), as
+# exp/uniformer_small_tl_384/run.sh of the official release: from the 224 token-labeling model,
+# token-label maps 12x12, constant lr 5e-6 at batch 512, wd 1e-8, no warm-up, 50 + 10
+# cool-down epochs, no EMA (schedule: ../_base_/schedules/in1k_tl_finetune_60e.py).
+_base_ = [
+    '../_base_/models/uniformer_tl.py',
+    '../_base_/datasets/in1k_token_label_224.py',
+    '../_base_/schedules/in1k_tl_finetune_60e.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
 image_size = 384
 label_size = 12
-load_from = 'work_dirs/uniformer_s_tl_in1k/epoch_300.pth'  # the 224 token-labeling model
-model = dict(backbone=dict(drop_path_rate=0.1))
+# the 224 token-labeling model. mmengine's checkpoint 'state_dict' holds the EMA weights; the
+# released script loads the raw weights (--finetune without --model-ema)
+load_from = 'work_dirs/uniformer_s_tl_in1k/epoch_310.pth'
+model = dict(backbone=dict(arch='small_tl', drop_path_rate=0.1), head=dict(in_channels=512))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='mmuniformer.LoadTokenLabel', label_root='data/imagenet_token_label/train',
          data_prefix='data/imagenet/train', num_classes=1000),
-    dict(type='mmuniformer.TokenLabelRandomResizedCrop', scale=image_size, label_size=label_size,
-         backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmuniformer.TokenLabelFlip'),
-    dict(type='RandAugment', policies={{_base_.photometric_policies}}, num_policies=2,
+    dict(type='RandAugment', policies={{_base_.rand_augment_policies}}, num_policies=2,
          total_level=10, magnitude_level=9, magnitude_std=0.5,
          hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
+    dict(type='mmuniformer.TokenLabelRandomResizedCrop', scale=image_size, label_size=label_size,
+         backend='pillow', interpolation='bicubic'),
     dict(type='RandomErasing', erase_prob=0.25, mode='rand', min_area_ratio=0.02,
          max_area_ratio=1 / 3, fill_color=[103.53, 116.28, 123.675],
          fill_std=[57.375, 57.12, 58.395]),
-    dict(type='PackInputs', algorithm_keys=['token_label']),
+    dict(type='PackInputs', algorithm_keys=['token_label', 'token_label_cls']),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -29,15 +36,7 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=image_size),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))
+# 8 GPUs x 64 images (run.sh --batch-size 64)
+train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-optim_wrapper = dict(optimizer=dict(lr=5e-6, weight_decay=1e-8))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=5, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=5e-6, by_epoch=True, begin=5, end=30),
-]
-train_cfg = dict(max_epochs=30)
-# 16 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=512)
-custom_hooks = []
