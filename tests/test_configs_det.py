@@ -1,0 +1,226 @@
+"""configs/det: the released recipes (Sense-X/UniFormer object_detection/exp*/config.py) and
+one training + one test iteration of every config through `mim train mmdet` (train with a
+validation pass) on a generated COCO-format set at 1/8 of the configs' image scales."""
+import glob
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip('mmdet')
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DET_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'det', '*.py')))
+MIM = osp.join(osp.dirname(sys.executable), 'mim')
+
+# name: (model, arch, stage-3 mode, drop path, with_cp, epochs, multi-scale, mixed precision),
+# read off the released configs and run.sh files (exp/, exp_light/).
+RECIPES = {
+    'mask_rcnn_uniformer_s_h14_1x.py': ('MaskRCNN', 'small', 'hybrid', 0.2, True, 12, False, True),
+    'mask_rcnn_uniformer_s_g_1x.py': ('MaskRCNN', 'small', 'global', 0.2, True, 12, False, True),
+    'mask_rcnn_uniformer_s_w14_1x.py': ('MaskRCNN', 'small', 'window', 0.2, True, 12, False, True),
+    'mask_rcnn_uniformer_b_h14_1x.py': ('MaskRCNN', 'base', 'hybrid', 0.3, False, 12, False, True),
+    'mask_rcnn_uniformer_s_h14_3x_ms.py': ('MaskRCNN', 'small', 'hybrid', 0.1, True, 36, True, True),
+    'mask_rcnn_uniformer_b_h14_3x_ms.py': ('MaskRCNN', 'base', 'hybrid', 0.3, True, 36, True, True),
+    'cascade_mask_rcnn_uniformer_s_h14_3x_ms.py':
+        ('CascadeRCNN', 'small', 'hybrid', 0.2, True, 36, True, True),
+    'cascade_mask_rcnn_uniformer_b_h14_3x_ms.py':
+        ('CascadeRCNN', 'base', 'hybrid', 0.4, True, 36, True, True),
+    'mask_rcnn_uniformer_xxs_1x.py': ('MaskRCNN', 'xxs', None, 0., False, 12, False, False),
+    'mask_rcnn_uniformer_xs_1x.py': ('MaskRCNN', 'xs', None, 0.15, False, 12, False, False),
+}
+DIMS = {'small': [64, 128, 320, 512], 'base': [64, 128, 320, 512], 'xxs': [56, 112, 224, 448],
+        'xs': [64, 128, 256, 512]}
+CHECKPOINTS = {'small': 'uniformer_small_in1k.pth', 'base': 'uniformer_base_in1k.pth',
+               'xxs': 'uniformer_xxs_224_in1k.pth', 'xs': 'uniformer_xs_224_in1k.pth'}
+
+
+def _load(config):
+    from mmengine.config import Config
+    return Config.fromfile(config)
+
+
+def test_every_config_has_a_recipe():
+    assert sorted(osp.basename(c) for c in DET_CONFIGS) == sorted(RECIPES)
+
+
+@pytest.mark.parametrize('config', DET_CONFIGS, ids=[osp.basename(p) for p in DET_CONFIGS])
+def test_config_recipe(config):
+    cfg = _load(config)
+    kind, arch, mode, drop_path, with_cp, epochs, ms, amp = RECIPES[osp.basename(config)]
+    assert cfg.custom_imports == dict(imports=['mmuniformer'], allow_failed_imports=False)
+    assert cfg.default_scope == 'mmdet'
+    model, backbone = cfg.model, cfg.model.backbone
+    assert model.type == kind
+    light = arch in ('xxs', 'xs')
+    assert backbone.type == ('mmuniformer.UniFormerLight' if light else 'mmuniformer.UniFormer')
+    assert backbone.arch == arch
+    assert tuple(backbone.out_indices) == (0, 1, 2, 3) and backbone.out_norm == 'ln'
+    if not light:
+        assert backbone.stage3_mode == mode
+        assert mode == 'global' or backbone.window_size == 14
+    assert backbone.get('drop_path_rate', 0.) == pytest.approx(drop_path)
+    assert backbone.get('with_cp', False) is with_cp
+    assert backbone.get('norm_eval', False) is False  # released: BatchNorms train
+    assert backbone.get('frozen_stages', -1) == -1
+    assert backbone.init_cfg == dict(type='Pretrained', checkpoint=cfg.pretrained)
+    assert cfg.pretrained == 'checkpoints/' + CHECKPOINTS[arch]
+    assert model.neck.in_channels == DIMS[arch] and model.neck.out_channels == 256
+
+    # optimizer: AdamW 1e-4, wd 0.05, no decay on norms; total batch 16
+    optim = cfg.optim_wrapper
+    assert optim.type == ('AmpOptimWrapper' if amp else 'OptimWrapper')
+    assert optim.optimizer == dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
+    assert optim.paramwise_cfg == dict(custom_keys={'norm': dict(decay_mult=0.)})
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    assert cfg.train_dataloader.batch_size == 2  # x 8 GPUs
+    # schedule: 500 warm-up iterations from 0.001, steps at 8/11 (1x) or 27/33 (3x)
+    assert cfg.train_cfg.max_epochs == epochs
+    warmup, steps = cfg.param_scheduler
+    assert warmup.type == 'LinearLR' and warmup.by_epoch is False
+    assert (warmup.start_factor, warmup.end) == (0.001, 500)
+    assert steps.type == 'MultiStepLR' and steps.gamma == 0.1 and steps.end == epochs
+    assert steps.milestones == ([27, 33] if epochs == 36 else [8, 11])
+
+    # data: COCO at data/coco/, single scale 1333x800 or the DETR-style resize-or-crop
+    assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
+    assert cfg.val_evaluator.metric == ['bbox', 'segm']
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    types = [t.type for t in pipeline]
+    if ms:
+        choice = pipeline[types.index('RandomChoice')].transforms
+        short_sides = [480 + 32 * i for i in range(11)]
+        assert [sorted(s)[0] for s in choice[0][0].scales] == short_sides
+        assert all(max(s) == 1333 for s in choice[0][0].scales)
+        resize, crop, resize2 = choice[1]
+        assert sorted(min(s) for s in resize.scales) == [400, 500, 600]
+        assert crop.type == 'RandomCrop' and crop.crop_type == 'absolute_range'
+        assert tuple(crop.crop_size) == (384, 600) and crop.allow_negative_crop
+        assert resize2.scales == choice[0][0].scales
+        assert types.index('RandomFlip') < types.index('RandomChoice')
+    else:
+        resize = pipeline[types.index('Resize')]
+        assert tuple(resize.scale) == (1333, 800) and resize.keep_ratio
+    roi = model.roi_head
+    if kind == 'CascadeRCNN':
+        stds = [[0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1], [0.033, 0.033, 0.067, 0.067]]
+        assert len(roi.bbox_head) == 3
+        for head, std in zip(roi.bbox_head, stds):
+            assert head.type == 'ConvFCBBoxHead'
+            assert (head.num_shared_convs, head.num_shared_fcs) == (4, 1)
+            assert head.norm_cfg.type == 'SyncBN'
+            assert head.loss_bbox == dict(type='GIoULoss', loss_weight=10.0)
+            assert head.reg_decoded_bbox is True
+            assert head.bbox_coder.target_stds == std
+    else:
+        assert roi.bbox_head.type == 'Shared2FCBBoxHead'
+
+
+def _shrink(obj, factor):
+    """Divide every image scale / crop size in a pipeline by ``factor``."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in ('scale', 'scales', 'crop_size'):
+                obj[key] = _shrink_sizes(value, factor)
+            else:
+                _shrink(value, factor)
+    elif isinstance(obj, list):
+        for item in obj:
+            _shrink(item, factor)
+
+
+def _shrink_sizes(value, factor):
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+        return [_shrink_sizes(v, factor) for v in value]
+    return tuple(max(1, int(v) // factor) for v in value)
+
+
+def _small_config(config, data_root, work_dir):
+    """The config with the data at ``data_root`` (one train and one val image), 1/8 image
+    scales, full precision (no GPU), no ImageNet checkpoint, validation after the epoch."""
+    cfg = _load(config)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        split = 'train' if loader.startswith('train') else 'val'
+        loader_cfg = cfg[loader]
+        loader_cfg.update(batch_size=1, num_workers=0, persistent_workers=False)
+        loader_cfg.dataset.update(
+            data_root=data_root, ann_file=f'annotations/instances_{split}.json',
+            data_prefix=dict(img=f'{split}/'), metainfo=dict(classes=CLASSES))
+        _shrink(loader_cfg.dataset.pipeline, 8)
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        cfg[evaluator].ann_file = osp.join(data_root, 'annotations/instances_val.json')
+    cfg.model.backbone.init_cfg = None
+    cfg.optim_wrapper.type = 'OptimWrapper'  # AmpOptimWrapper needs a GPU
+    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    cfg.default_hooks.logger.interval = 1
+    path = osp.join(work_dir, osp.basename(config))
+    cfg.dump(path)
+    return path
+
+
+CLASSES = ('circle', 'triangle', 'square', 'star')
+
+
+@pytest.fixture(scope='module')
+def tiny_coco(tmp_path_factory):
+    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
+    try:
+        import make_coco_instances as gen
+    finally:
+        sys.path.pop(0)
+    assert gen.CATEGORIES == CLASSES
+    root = tmp_path_factory.mktemp('coco') / 'shapes_coco'
+    gen.generate(root, num_train=1, num_val=1, size=(128, 160), seed=3)
+    for split in ('train', 'val'):  # at least one object in each image (mmdet filters empty ones)
+        assert json.loads((root / f'annotations/instances_{split}.json').read_text())['annotations']
+    return str(root)
+
+
+def _mim(args, cwd):
+    start = time.time()
+    proc = subprocess.run([MIM] + args, cwd=cwd, capture_output=True, text=True, timeout=1800,
+                          env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    return out, time.time() - start
+
+
+def _losses(out):
+    match = re.search(r'Epoch\(train\)\s+\[1\]\[1/1\].*? loss: ([0-9.na]+)', out)
+    assert match, out[-3000:]
+    return float(match.group(1))
+
+
+def _maps(out):
+    found = {k: float(v) for k, v in re.findall(r'coco/(bbox_mAP|segm_mAP): (-?[0-9.]+)', out)}
+    assert set(found) == {'bbox_mAP', 'segm_mAP'}, out[-3000:]
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', DET_CONFIGS, ids=[osp.basename(p) for p in DET_CONFIGS])
+def test_mim_train_and_validate_one_iteration(config, tiny_coco, tmp_path):
+    """`mim train mmdet` runs one training iteration and a validation pass (the test loop's
+    model, data and CocoMetric); for the contract config `mim test mmdet` then loads the
+    checkpoint it saved."""
+    work = str(tmp_path / 'work')
+    os.makedirs(work)
+    small = _small_config(config, tiny_coco, work)
+    out, train_s = _mim(['train', 'mmdet', small, '--work-dir', work], str(tmp_path))
+    loss = _losses(out)
+    assert 0 < loss < 100  # finite, and no blow-up at initialisation
+    maps = _maps(out)
+    assert all(-1 <= v <= 1 for v in maps.values())
+    ckpt = osp.join(work, 'epoch_1.pth')
+    assert osp.exists(ckpt)
+    if osp.basename(config) == 'mask_rcnn_uniformer_s_h14_1x.py':
+        out, test_s = _mim(['test', 'mmdet', small, '--checkpoint', ckpt, '--work-dir', work],
+                           str(tmp_path))
+        assert _maps(out).keys() == maps.keys()
+        assert 'missing keys' not in out and 'unexpected key' not in out
+    print(f'{osp.basename(config)}: mim train (1 iteration + val) {train_s:.0f} s')
