@@ -1,11 +1,14 @@
 """mmuniformer: UniFormer for OpenMMLab 2.0.
 
-Importing the package registers its modules in the ``mmuniformer`` registries
-(see :mod:`mmuniformer.registry`), reachable from every OpenMMLab 2.0 library as
+Importing the package registers the backbones in the ``mmuniformer`` registries (see
+:mod:`mmuniformer.registry`), reachable from every OpenMMLab 2.0 library as
 ``type='mmuniformer.<Name>'``; it is the target of
-``custom_imports=dict(imports=['mmuniformer'], allow_failed_imports=False)``.
+``custom_imports=dict(imports=['mmuniformer'], allow_failed_imports=False)``. Modules
+that extend one library are registered when that library is in use. It also lets torch
+>= 2.6 load mmengine's own checkpoints with ``weights_only=True`` (see
+:mod:`mmuniformer.compat`).
 """
-from . import datasets, models  # noqa: F401  registers the modules
+from . import models  # noqa: F401  registers the backbones
 from .compat import allow_mmengine_checkpoints
 from .version import __version__
 

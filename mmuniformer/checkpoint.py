@@ -1,18 +1,26 @@
-"""Official UniFormer checkpoints: key mapping, unwrapping, 2-D -> 3-D inflation, loading.
+"""Official UniFormer checkpoints <-> mmuniformer models: one table-driven key mapping,
+unwrapping, 2-D -> 3-D inflation and strict, readable loading.
 
-The mapping is a set of pure functions on state dicts, used both by the
-backbones' ``init_weights`` (``init_cfg=dict(type='Pretrained', ...)``) and by
-``tools/convert_official.py``.
+The official release (Sense-X/UniFormer) stores its models in several layouts:
 
-Official layout (image and video): ``patch_embed{1..4}.*``, ``blocks{1..4}.{i}.*``,
-``norm.*`` (final BatchNorm), ``head.*`` and, for token labeling, ``aux_head.*``;
-layer scales are ``gamma_1``/``gamma_2`` (``(C,)`` in global blocks,
-``(1, C, 1, 1)`` in local ones) and, in the light models' shrinking blocks, ``gamma_3``
-(the fast update). The light models add ``cls_token``, ``cls_upsample``, ``norm_cls``
-(kept in the backbone) and the score-token classifier ``head_cls``. Ours differs only
-in the layer scales (``ls{1,2,3}.weight``, always ``(C,)``) and in where the heads live.
+* image / video classification (``image_classification``, ``video_classification``): bare
+  backbone keys ``patch_embed{1..4}.*``, ``blocks{1..4}.{i}.*``, ``norm.*`` plus the
+  classifier ``head.*`` (token labeling: ``aux_head.*``; light models: ``head_cls.*``),
+  wrapped as ``{'model': ...}`` or ``{'model_state': ...}`` (SlowFast);
+* dense tasks (OpenMMLab 1.x: mmdet 2, mmseg 0.x, mmpose 0.x): ``backbone.*`` plus the task's
+  heads (``neck.*``, ``rpn_head.*``, ``roi_head.*``, ``decode_head.*``, ``auxiliary_head.*``,
+  ``keypoint_head.*``) under ``state_dict``;
+* mmaction2's converted UniFormer: ``backbone.*`` plus ``cls_head.fc_cls.*``.
+
+Our backbones use the official module names, so backbone keys map one to one except the
+layer scales (official ``gamma_{1,2,3}``, ``(1, C, 1[, 1])`` in local blocks; ours
+``ls{1,2,3}.weight``, always ``(C,)``). :data:`KEY_RULES` is the whole mapping: one row
+per key family, per target library; :func:`official_to_ours` and :func:`ours_to_official`
+apply it in either direction, for ``init_cfg=Pretrained`` and ``tools/convert_official.py``.
 """
 import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
@@ -22,176 +30,269 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 StateDict = Dict[str, torch.Tensor]
 
-# Official classifier-head prefixes -> their place in an mmpretrain classifier.
-OFFICIAL_HEAD_KEYS: Dict[str, str] = {
-    'head.': 'head.fc.',
-    'aux_head.': 'head.aux_fc.',
-    'head_cls.': 'head.score_fc.',
+#: where a model keeps its backbone; ``'backbone'`` is a bare backbone (``init_cfg``)
+SCOPES = ('backbone', 'mmpretrain', 'mmaction', 'mmdet', 'mmseg', 'mmpose')
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    """One key family: ``official`` and ``ours`` are patterns in which ``{name}`` stands
+    for any text (``{i}`` for one digit); ``scope`` is the library whose models hold the
+    key (``'backbone'``: any backbone); ``value`` names a value conversion."""
+    official: str
+    ours: str
+    scope: str
+    value: str = ''
+    _regex: Dict[str, 're.Pattern'] = field(default_factory=dict, compare=False, repr=False)
+
+    def _pattern(self, side: str) -> 're.Pattern':
+        if side not in self._regex:
+            text = re.escape(getattr(self, side))
+            text = re.sub(r'\\\{(\w+)\\\}', lambda m: f'(?P<{m.group(1)}>' +
+                          (r'\d)' if m.group(1) == 'i' else r'.+)'), text)
+            self._regex[side] = re.compile(f'^{text}$')
+        return self._regex[side]
+
+    def apply(self, key: str, src: str) -> Optional[str]:
+        """The key on the other side, or None if ``key`` is not of this family.
+        ``src`` is ``'official'`` or ``'ours'``."""
+        match = self._pattern(src).match(key)
+        if match is None:
+            return None
+        return getattr(self, 'ours' if src == 'official' else 'official').format(**match.groupdict())
+
+
+#: Head rows: for each library, ``(official prefix, our prefix)`` pairs of its models'
+#: heads; the backbone keeps the official names but for the layer scales (:data:`KEY_RULES`).
+HEAD_PREFIX_ROWS: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    # image_classification/models/uniformer*.py, token_labeling/tlt/models/uniformer.py
+    'mmpretrain': (('head.', 'head.fc.'), ('aux_head.', 'head.aux_fc.'),
+                   ('head_cls.', 'head.score_fc.')),
+    # video_classification/slowfast/models/uniformer*.py; mmaction2's converted UniFormer
+    'mmaction': (('head.', 'cls_head.fc_cls.'), ('head_cls.', 'cls_head.score_fc.'),
+                 ('cls_head.', 'cls_head.')),
+    # object_detection/ (mmdet 2.x): FPN, RPN and RoI heads are keyed as in mmdet 3.x
+    'mmdet': (('neck.', 'neck.'), ('rpn_head.', 'rpn_head.'), ('roi_head.', 'roi_head.')),
+    # semantic_segmentation/ (mmseg 0.x): keyed as in mmseg 1.x
+    'mmseg': (('neck.', 'neck.'), ('decode_head.', 'decode_head.'),
+              ('auxiliary_head.', 'auxiliary_head.')),
+    # pose_estimation/ (mmpose 0.x TopdownHeatmapSimpleHead) -> mmpose 1.x HeatmapHead
+    'mmpose': (('keypoint_head.', 'head.'), ),
 }
-_GAMMA = re.compile(r'\.gamma_([123])$')
-_LS = re.compile(r'\.ls([123])\.weight$')
+#: The mapping: the backbone's layer-scale rename, then one row per head prefix and library
+#: (first match wins; backbone keys matching no row keep their name).
+KEY_RULES: Tuple[KeyRule, ...] = (
+    KeyRule('{module}.gamma_{i}', '{module}.ls{i}.weight', 'backbone', value='layer_scale'),
+) + tuple(KeyRule(official + '{rest}', ours + '{rest}', scope)
+          for scope, rows in HEAD_PREFIX_ROWS.items() for official, ours in rows)
+#: backbone keys that depend on the task (output norms): never reported missing/unexpected
+OUT_NORM_KEYS = re.compile(r'^norm(\d|_cls)?\.')
+#: video-only backbone keys (divided space-time attention) that image checkpoints lack
+VIDEO_ONLY_KEYS = re.compile(r'\.t_(attn|norm)\.')
+#: official key prefixes that are never part of a backbone (any task's heads)
+HEAD_PREFIXES: Tuple[str, ...] = tuple(sorted({
+    r.official.split('{')[0] for r in KEY_RULES if r.scope != 'backbone'}))
+
+
+def _convert_value(rule: KeyRule, value: torch.Tensor, to: str, ndim: int) -> torch.Tensor:
+    """Value conversion of ``rule`` towards ``to`` (``'ours'``/``'official'``); ``ndim`` is
+    the number of spatial dims of a local block whose layer scale goes to the official
+    ``(1, C, 1, ...)`` shape (0 for token-wise scales, which stay ``(C,)``)."""
+    if rule.value != 'layer_scale':
+        return value
+    if to == 'ours':
+        return value.reshape(-1)
+    return value.reshape(1, -1, *([1] * ndim)) if ndim else value
 
 
 def unwrap_state_dict(checkpoint: dict) -> StateDict:
-    """Return the tensor dict of a checkpoint wrapped as ``{'model': ...}``,
-    ``{"state_dict": ...}``, ``{"model_state": ...}`` (SlowFast) or ``{"module": ...}``, without DataParallel's ``module.``."""
+    """The tensor dict of a checkpoint wrapped as ``{'model': ...}``, ``{'state_dict': ...}``,
+    ``{'model_state': ...}`` (SlowFast), ``{'module': ...}`` or ``{'model_ema': ...}``, without
+    DataParallel's ``module.`` prefix."""
     sd = checkpoint
     for key in ('model', 'state_dict', 'model_state', 'module', 'model_ema'):
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]
             break
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise ValueError('checkpoint is not a state dict nor one wrapped in model/state_dict/module')
+        raise ValueError('the checkpoint is neither a state dict (name -> tensor) nor one wrapped '
+                         "in 'model', 'state_dict', 'model_state', 'module' or 'model_ema'")
     if sd and all(k.startswith('module.') for k in sd):
         sd = {k[len('module.'):]: v for k, v in sd.items()}
     return dict(sd)
 
 
-def official_to_mmuniformer(sd: StateDict) -> Tuple[StateDict, StateDict]:
-    """Map official backbone keys to ours and split off the classifier head.
+def _is_head(key: str) -> bool:
+    return key.startswith(HEAD_PREFIXES)
 
-    Returns ``(backbone, head)``: ``backbone`` keyed as :class:`UniFormer`'s
-    state dict, ``head`` keyed as an mmpretrain classifier's ``head.*`` entries.
+
+def _local_ndim(key: str, sd: StateDict) -> int:
+    """Spatial dims of the block holding layer scale ``key`` if it is a local (conv) block,
+    else 0: the official local scales are ``(1, C, 1, 1[, 1])``, the global ones ``(C,)``."""
+    block = key.rsplit('.', 2)[0]
+    pos = sd.get(f'{block}.pos_embed.weight')
+    return pos.dim() - 2 if f'{block}.conv1.weight' in sd and pos is not None else 0
+
+
+@dataclass
+class Mapped:
+    """Result of a mapping: the new ``state`` (in ``state``'s key order), ``renamed``
+    (source key -> new key, for every key whose name changed) and ``left_over`` (source
+    keys with no place in the target scope, e.g. another task's heads)."""
+    state: StateDict
+    renamed: Dict[str, str]
+    left_over: List[str]
+
+
+def official_to_ours(sd: StateDict, scope: str = 'backbone') -> Mapped:
+    """Map an official (or already mmuniformer-keyed) state dict to a model of ``scope``.
+
+    ``scope='backbone'`` gives bare backbone keys (heads are left over); a library scope
+    gives a whole model (``backbone.`` + backbone keys, heads by that scope's rows).
+    Backbone keys may come bare (classification layouts) or under ``backbone.``.
     """
-    backbone, head = {}, {}
+    if scope not in SCOPES:
+        raise ValueError(f'unknown scope {scope!r}; accepted: {SCOPES}')
+    dense = any(k.startswith('backbone.') for k in sd)
+    rules = [r for r in KEY_RULES if r.scope == scope]
+    backbone_rules = [r for r in KEY_RULES if r.scope == 'backbone']
+    out: StateDict = OrderedDict()
+    renamed, left_over = {}, []
     for key, value in sd.items():
-        for src, dst in OFFICIAL_HEAD_KEYS.items():
-            if key.startswith(src):
-                head[dst + key[len(src):]] = value
-                break
+        inner = key[len('backbone.'):] if key.startswith('backbone.') else key
+        if (dense and not key.startswith('backbone.')) or (not dense and _is_head(key)):
+            new = next((n for n in (r.apply(key, 'official') for r in rules) if n), None)
+            if new is None:
+                left_over.append(key)
+                continue
         else:
-            match = _GAMMA.search(key)
-            if match:
-                key = key[:match.start()] + f'.ls{match.group(1)}.weight'
-                value = value.reshape(-1)
-            backbone[key] = value
-    return backbone, head
-
-
-def mmuniformer_to_official(backbone: StateDict, head: Optional[StateDict] = None,
-                            local_stages: Iterable[int] = (1, 2)) -> StateDict:
-    """Inverse of :func:`official_to_mmuniformer` (export to the official layout).
-
-    ``head`` holds mmpretrain classifier keys (``head.fc.*``, ...). Layer scales of
-    ``local_stages`` get the official ``(1, C, 1[, 1])`` shape.
-    """
-    out = {}
-    for key, value in backbone.items():
-        match = _LS.search(key)
-        if match:
-            stage = int(key.split('.')[0][len('blocks'):])
-            if stage in tuple(local_stages):
-                value = value.reshape(1, -1, *([1] * (backbone[key[:match.start()] +
-                                                                 '.pos_embed.weight'].dim() - 2)))
-            key = key[:match.start()] + f'.gamma_{match.group(1)}'
-        out[key] = value
-    for key, value in (head or {}).items():
-        for src, dst in OFFICIAL_HEAD_KEYS.items():
-            if key.startswith(dst):
-                out[src + key[len(dst):]] = value
-                break
-        else:
-            raise KeyError(f'head key {key!r} has no official counterpart '
-                           f'(known: {sorted(OFFICIAL_HEAD_KEYS.values())})')
-    return out
-
-
-def _rename_prefix(key: str, prefixes: Optional[Dict[str, str]]) -> str:
-    for src, dst in (prefixes or {}).items():
-        if key.startswith(src):
-            return dst + key[len(src):]
-    return key
-
-
-def official_key_map(keys: Iterable[str], backbone_prefix: str = 'backbone.',
-                     head_prefixes: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """Where :func:`official_to_model` puts each official key: ``{official: ours}``."""
-    keys = list(keys)
-    dense = bool(backbone_prefix) and any(k.startswith(backbone_prefix) for k in keys)
-    out = {}
-    for key in keys:
-        if dense and not key.startswith(backbone_prefix):
-            out[key] = _rename_prefix(key, head_prefixes)
-            continue
-        inner = key[len(backbone_prefix):] if dense else key
-        head = None if dense else next(
-            (dst + inner[len(src):] for src, dst in OFFICIAL_HEAD_KEYS.items() if inner.startswith(src)),
-            None)
-        if head is not None:
-            out[key] = _rename_prefix(head, head_prefixes)
-            continue
-        match = _GAMMA.search(inner)
-        if match:
-            inner = inner[:match.start()] + f'.ls{match.group(1)}.weight'
-        out[key] = backbone_prefix + inner
-    return out
-
-
-def official_to_model(sd: StateDict, backbone_prefix: str = 'backbone.',
-                      head_prefixes: Optional[Dict[str, str]] = None) -> StateDict:
-    """Map an official state dict to a whole model's (e.g. an mmpretrain classifier's).
-
-    Official image/video layout (``patch_embed1.*``, ..., ``head.*``): backbone keys
-    get ``backbone_prefix`` (``''`` for a bare backbone), heads go where
-    :data:`OFFICIAL_HEAD_KEYS` says (``head.fc.*``, ``head.aux_fc.*``, ...), renamed
-    further by ``head_prefixes`` (e.g. ``{'head.fc.': 'cls_head.fc_cls.'}`` for
-    mmaction2 recognizers). A checkpoint already keyed with ``backbone_prefix``
-    (OpenMMLab 1.x dense-task releases) keeps its keys: only backbone layer scales
-    are renamed and the other keys go through ``head_prefixes``. Layer scales
-    (``gamma_1``/``gamma_2``) become ``ls1.weight``/``ls2.weight`` of shape ``(C,)``.
-    """
-    mapping = official_key_map(sd, backbone_prefix, head_prefixes)
-    out = {}
-    for key, value in sd.items():
-        new = mapping[key]
-        if _GAMMA.search(key) and _LS.search(new):
-            value = value.reshape(-1)
+            rule = next((r for r in backbone_rules if r.apply(inner, 'official')), None)
+            new = rule.apply(inner, 'official') if rule else inner
+            if rule is not None:
+                value = _convert_value(rule, value, 'ours', 0)
+            if scope != 'backbone':
+                new = 'backbone.' + new
         out[new] = value
-    return out
+        if new != key:
+            renamed[key] = new
+    return Mapped(out, renamed, left_over)
 
 
-def model_to_official(sd: StateDict, backbone_prefix: str = 'backbone.',
-                      head_prefixes: Optional[Dict[str, str]] = None) -> StateDict:
-    """Inverse of :func:`official_to_model` for official-layout sources."""
-    inverse = {dst: src for src, dst in (head_prefixes or {}).items()}
-    backbone, head = {}, {}
+def ours_to_official(sd: StateDict, scope: str = 'backbone', dense: Optional[bool] = None
+                     ) -> Mapped:
+    """Inverse of :func:`official_to_ours`: export a model of ``scope`` to the official
+    layout. ``dense`` keeps the backbone under ``backbone.`` (default: for mmdet, mmseg
+    and mmpose, as the official dense-task releases). Keys that no row of ``scope`` maps
+    back are left over."""
+    if scope not in SCOPES:
+        raise ValueError(f'unknown scope {scope!r}; accepted: {SCOPES}')
+    dense = scope in ('mmdet', 'mmseg', 'mmpose') if dense is None else dense
+    rules = [r for r in KEY_RULES if r.scope == scope]
+    backbone_rules = [r for r in KEY_RULES if r.scope == 'backbone']
+    out: StateDict = OrderedDict()
+    renamed, left_over = {}, []
     for key, value in sd.items():
-        renamed = _rename_prefix(key, inverse)
-        is_head = any(renamed.startswith(dst) for dst in OFFICIAL_HEAD_KEYS.values())
-        if key.startswith(backbone_prefix) and not (is_head and not backbone_prefix):
-            backbone[key[len(backbone_prefix):]] = value
+        if scope == 'backbone' or key.startswith('backbone.'):
+            inner = key[len('backbone.'):] if scope != 'backbone' else key
+            rule = next((r for r in backbone_rules if r.apply(inner, 'ours')), None)
+            new = rule.apply(inner, 'ours') if rule else inner
+            if rule is not None:
+                value = _convert_value(rule, value, 'official', _local_ndim(key, sd))
+            new = ('backbone.' if dense else '') + new
         else:
-            head[renamed] = value
-    return mmuniformer_to_official(backbone, head)
+            new = next((n for n in (r.apply(key, 'ours') for r in rules) if n), None)
+            if new is None:
+                left_over.append(key)
+                continue
+        out[new] = value
+        if new != key:
+            renamed[key] = new
+    return Mapped(out, renamed, left_over)
 
 
-def compare_state_dicts(sd: StateDict, expected: Dict[str, Tuple[int, ...]]
-                        ) -> Tuple[List[str], List[str], List[str]]:
-    """Compare a state dict with the expected ``{key: shape}`` of a model.
-
-    Returns ``(missing, unexpected, mismatched)``: expected keys absent from ``sd``,
-    keys of ``sd`` the model lacks, and ``'key: (shape) vs (shape)'`` lines.
-    """
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(expected[k])}'
-                  for k, v in sd.items() if k in expected and tuple(v.shape) != tuple(expected[k])]
-    return missing, unexpected, mismatched
+_BLOCK_KEY = re.compile(r'^(?P<stage>(?:.*\.)?blocks\d+)\.(?P<index>\d+)\.')
 
 
-def inflate_2d_to_3d(sd: StateDict, target: StateDict, mode: str = 'average') -> Tuple[StateDict, List[str]]:
+def summarise_keys(keys: Iterable[str]) -> List[str]:
+    """A few readable lines for many keys: block keys grouped per stage and block range
+    (``blocks3.{8..19} (12 blocks, 168 tensors)``), the others per top-level module
+    (``norm (5 tensors)``)."""
+    stages: Dict[str, List[int]] = OrderedDict()
+    counts: Dict[str, int] = OrderedDict()
+    for key in keys:
+        match = _BLOCK_KEY.match(key)
+        group = match.group('stage') if match else key.rsplit('.', 1)[0] if '.' in key else key
+        if match:
+            stages.setdefault(group, []).append(int(match.group('index')))
+        counts[group] = counts.get(group, 0) + 1
+    lines = []
+    for group, count in counts.items():
+        if group in stages:
+            idx = sorted(set(stages[group]))
+            ranges, start = [], idx[0]
+            for a, b in zip(idx, idx[1:] + [None]):
+                if b != a + 1:
+                    ranges.append(str(start) if start == a else f'{start}..{a}')
+                    start = b
+            lines.append(f'{group}.{{{",".join(ranges)}}} ({len(idx)} block'
+                         f'{"s" if len(idx) > 1 else ""}, {count} tensors)')
+        else:
+            lines.append(f'{group} ({count} tensor{"s" if count > 1 else ""})')
+    return lines
+
+
+def describe_arch(sd: StateDict) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    """``(depths, embed_dims)`` of a backbone state dict (our keys, bare); 0 where a stage
+    has no block."""
+    depths, dims = [], []
+    for i in range(1, 5):
+        blocks = {int(m.group('index')) for m in map(_BLOCK_KEY.match, sd)
+                  if m and m.group('stage') == f'blocks{i}'}
+        depths.append(max(blocks) + 1 if blocks else 0)
+        pos = sd.get(f'blocks{i}.0.pos_embed.weight')
+        dims.append(int(pos.shape[0]) if pos is not None else 0)
+    return tuple(depths), tuple(dims)
+
+
+def _arch_hint(model: nn.Module, sd: StateDict) -> str:
+    """``checkpoint looks like 'base' (5, 8, 20, 7); this model is 'small' (3, 4, 8, 3)``:
+    the zoo archs of ``model``'s class whose tensor shapes the checkpoint has."""
+    depths, dims = describe_arch(sd)
+    stem = 'conv' if 'patch_embed1.proj.0.weight' in sd else 'plain'
+    ls_stages = tuple(i for i in range(4) if f'blocks{i + 1}.0.ls1.weight' in sd)
+    names = [name for name, arch in getattr(model, 'arch_zoo', {}).items()
+             if (tuple(arch['depths']), tuple(arch['embed_dims'])) == (depths, dims)
+             and arch.get('stem', stem) == stem
+             and tuple(arch.get('layer_scale_stages', ())) == ls_stages]
+    name = getattr(model, 'arch_name', None)
+    arch = getattr(model, 'arch', {})
+    hint = (f"checkpoint looks like {repr(names[0]) if names else 'no known arch'} {depths}; "
+            f"this model is {repr(name) if name else 'a custom arch'} "
+            f"{tuple(arch.get('depths', ()))}")
+    if dims != tuple(arch.get('embed_dims', dims)):
+        hint += f" (embed dims: checkpoint {dims}, model {tuple(arch['embed_dims'])})"
+    if len(names) > 1:
+        hint += (f"; {' and '.join(repr(n) for n in names[1:])} "
+                 f"{'has' if len(names) == 2 else 'have'} the same tensor shapes (head_dim is "
+                 'not visible in weights)')
+    return hint
+
+
+def inflate_2d_to_3d(sd: StateDict, target: StateDict, mode: str = 'average'
+                     ) -> Tuple[StateDict, List[str]]:
     """Inflate 2-D conv kernels of ``sd`` to the 3-D shapes in ``target``.
 
-    ``average`` repeats a ``(O, I, kh, kw)`` kernel ``T`` times along time and
-    divides by ``T`` (the official default); ``center`` puts it in the middle time
-    slot and zeros the rest (as mmaction2). Returns the new dict and the inflated keys.
+    ``average`` repeats a ``(O, I, kh, kw)`` kernel ``T`` times along time and divides by
+    ``T`` (the official default); ``center`` puts it in the middle time slot and zeros the
+    rest (as mmaction2). Returns the new dict and the inflated keys.
     """
     if mode not in ('average', 'center'):
         raise ValueError(f"inflation mode must be 'average' or 'center', got {mode!r}")
     out, inflated = dict(sd), []
     for key, value in sd.items():
         ref = target.get(key)
-        if ref is None or value.dim() != 4 or ref.dim() != 5 or value.shape != ref.shape[:2] + ref.shape[3:]:
+        if (ref is None or value.dim() != 4 or ref.dim() != 5
+                or value.shape != ref.shape[:2] + ref.shape[3:]):
             continue
         t = ref.shape[2]
         if mode == 'average':
@@ -204,75 +305,174 @@ def inflate_2d_to_3d(sd: StateDict, target: StateDict, mode: str = 'average') ->
     return out, inflated
 
 
-def _strip_prefix(sd: StateDict, prefix: Optional[str]) -> StateDict:
+def _strip_prefix(sd: StateDict, prefix: Optional[str]) -> Tuple[StateDict, List[str]]:
+    """``(keys under prefix without it, keys outside it)``; ``None`` takes ``backbone.`` when
+    the checkpoint holds a whole model (ours, mmaction2's converted UniFormer, the dense
+    releases) and everything otherwise."""
     if prefix is None:
-        # Full-model checkpoints (ours, mmaction2's converted UniFormer, OpenMMLab 1.x
-        # dense-task releases) keep the backbone under 'backbone.'.
-        if any(k.startswith('backbone.') for k in sd):
-            prefix = 'backbone.'
-        else:
-            return sd
+        if not any(k.startswith('backbone.') for k in sd):
+            return sd, []
+        prefix = 'backbone.'
     if not prefix.endswith('.'):
         prefix += '.'
     sub = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     if not sub:
         sample = ', '.join(sorted(sd)[:5])
         raise KeyError(f'no checkpoint key starts with prefix {prefix!r} (first keys: {sample})')
-    return sub
+    return sub, [k for k in sd if not k.startswith(prefix)]
+
+
+@dataclass
+class FitReport:
+    """How a backbone state dict fits a model: keys the model lacks in the checkpoint
+    (``missing``), checkpoint keys the model lacks (``unexpected``) and shape mismatches."""
+    missing: List[str]
+    unexpected: List[str]
+    mismatched: List[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.mismatched)
+
+    def lines(self) -> List[str]:
+        out = []
+        for label, keys in (('missing from the checkpoint', self.missing),
+                            ('unexpected (not in the model)', self.unexpected)):
+            if keys:
+                out.append(f'{len(keys)} {label}: ' + '; '.join(summarise_keys(keys)))
+        if self.mismatched:
+            shown = self.mismatched[:8]
+            more = len(self.mismatched) - len(shown)
+            out.append(f'{len(self.mismatched)} shape mismatches: ' + '; '.join(shown) +
+                       (f'; ... {more} more' if more else ''))
+        return out
+
+
+def fit_state_dict(sd: StateDict, own: StateDict) -> FitReport:
+    """Compare ``sd`` with a model's state dict ``own`` (BatchNorm ``num_batches_tracked``
+    counters, which do not change outputs, are never reported missing)."""
+    return FitReport(
+        missing=[k for k in own if k not in sd and not k.endswith('num_batches_tracked')],
+        unexpected=[k for k in sd if k not in own],
+        mismatched=[f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+                    for k, v in sd.items() if k in own and v.shape != own[k].shape])
 
 
 def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Optional[str] = None,
-                                logger: Optional[MMLogger] = None) -> StateDict:
-    """Turn a loaded checkpoint (official or ours) into ``model``'s backbone state dict.
+                                strict: bool = True, logger: Optional[MMLogger] = None
+                                ) -> Tuple[StateDict, FitReport]:
+    """Turn a loaded checkpoint (official layouts or ours) into ``model``'s state dict.
 
-    Unwraps, strips ``prefix``, maps official keys, drops classifier heads (logged),
-    inflates 2-D kernels for 3-D models and raises on shape mismatches.
+    Unwraps, strips ``prefix``, maps official keys, drops other heads (one log line),
+    inflates 2-D kernels for 3-D models. ``strict``: any missing, unexpected or
+    mis-shaped backbone key raises a ``ValueError`` summarising them by stage and block
+    range and naming the arch the checkpoint looks like; otherwise what fits is returned
+    and the same summary is logged as a warning. Returns the state dict to load and the
+    fit report (output norms of another task excluded).
     """
     logger = logger or MMLogger.get_current_instance()
     raw = unwrap_state_dict(checkpoint)
-    sd = _strip_prefix(raw, prefix)
-    if len(sd) < len(raw):
-        used = (prefix or 'backbone').rstrip('.') + '.'
-        others = sorted({k.split('.')[0] for k in raw if not k.startswith(used)})
-        print_log(f'ignored {len(raw) - len(sd)} checkpoint tensors outside the backbone '
-                  f'(under {others})', logger=logger)
-    sd, head = official_to_mmuniformer(sd)
+    sub, outside = _strip_prefix(raw, prefix)
+    mapped = official_to_ours(sub, 'backbone')
+    sd = mapped.state
+    dropped = outside + mapped.left_over
+    if dropped:
+        groups: Dict[str, int] = OrderedDict()
+        for key in dropped:
+            groups[key.split('.')[0]] = groups.get(key.split('.')[0], 0) + 1
+        print_log(f'dropped {len(dropped)} checkpoint tensors outside the backbone: ' +
+                  ', '.join(f'{g}.* ({n})' for g, n in groups.items()), logger=logger)
     own = model.state_dict()
-    if head:
-        print_log(f'dropped {len(head)} classifier-head tensors not used by the backbone: '
-                  f'{sorted(head)}', logger=logger)
+    # The output norms belong to the task (classification BatchNorm ``norm``, dense
+    # LayerNorms ``norm{i}``, the light models' ``norm_cls``): an ImageNet checkpoint
+    # initialises a dense backbone without them.
+    task_norms = [k for k in set(sd) ^ set(own) if OUT_NORM_KEYS.match(k)]
+    if task_norms:
+        print_log('output norms of another task are not loaded (they stay at their initial '
+                  'values or are dropped): ' + '; '.join(summarise_keys(sorted(task_norms))),
+                  logger=logger)
+        sd = {k: v for k, v in sd.items() if k in own or not OUT_NORM_KEYS.match(k)}
+        own = {k: v for k, v in own.items() if k in sd or not OUT_NORM_KEYS.match(k)}
     if getattr(model, 'ndim', 2) == 3:
-        sd, inflated = inflate_2d_to_3d(sd, own, getattr(model, 'inflate', 'average'))
+        mode = getattr(model, 'inflate', 'average')
+        sd, inflated = inflate_2d_to_3d(sd, own, mode)
         if inflated:
-            print_log(f'inflated {len(inflated)} 2-D kernels to 3-D '
-                      f'({getattr(model, "inflate", "average")})', logger=logger)
-    bad = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-           for k, v in sd.items() if k in own and v.shape != own[k].shape]
-    if bad:
-        hint = 'is the arch right?'
-        if getattr(model, 'ndim', 2) == 2 and any(v.dim() == 5 for v in sd.values()):
-            hint = 'the checkpoint has 5-D (video) kernels: build the backbone with ndim=3'
-        elif getattr(model, 'ndim', 2) == 3:
-            hint = 'is the arch right? video models also differ in std and temporal_kernel'
-        raise ValueError(f'checkpoint does not fit this model ({len(bad)} shape mismatches; '
-                         f'{hint}):\n  ' + '\n  '.join(bad))
-    return sd
+            print_log(f'inflated {len(inflated)} 2-D kernels to 3-D ({mode})', logger=logger)
+            # an image checkpoint has no temporal attention (split blocks): it keeps its init
+            temporal = [k for k in own if k not in sd and VIDEO_ONLY_KEYS.search(k)]
+            if temporal:
+                print_log('temporal attention not in the image checkpoint, kept at its '
+                          'initialisation: ' + '; '.join(summarise_keys(temporal)), logger=logger)
+                own = {k: v for k, v in own.items() if k not in temporal}
+    report = fit_state_dict(sd, own)
+    if not report:
+        return sd, report
+    hint = _arch_hint(model, sd)
+    if getattr(model, 'ndim', 2) == 2 and any(v.dim() == 5 for v in sd.values()):
+        hint += '; the checkpoint has 5-D (video) kernels: build the backbone with ndim=3'
+    elif getattr(model, 'ndim', 2) == 3 and report.mismatched:
+        hint += '; video models also differ in std and temporal_kernel'
+    if strict:
+        raise ValueError(f'checkpoint does not fit {type(model).__name__}: ' + hint + '\n  ' +
+                         '\n  '.join(report.lines()) + "\n(init_cfg=dict(type='Pretrained', ..., "
+                         'strict=False) loads only the tensors that fit)')
+    print_log(f'strict=False: loading the tensors that fit; {hint}; ' + ' | '.join(report.lines()),
+              logger=logger, level=30)
+    bad = {line.split(':')[0] for line in report.mismatched}
+    return {k: v for k, v in sd.items() if k in own and k not in bad}, report
 
 
 def load_uniformer_checkpoint(model: nn.Module, filename: str, prefix: Optional[str] = None,
-                              map_location: str = 'cpu',
-                              logger: Optional[MMLogger] = None) -> Tuple[List[str], List[str]]:
-    """Load an official or mmuniformer checkpoint into a backbone, naming every
-    missing and unexpected key. Returns ``(missing, unexpected)``."""
+                              strict: bool = True, map_location: str = 'cpu',
+                              logger: Optional[MMLogger] = None) -> FitReport:
+    """Load an official or mmuniformer checkpoint into a backbone (see
+    :func:`prepare_backbone_state_dict`); returns how it fitted."""
     logger = logger or MMLogger.get_current_instance()
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location, logger=logger)
-    sd = prepare_backbone_state_dict(model, checkpoint, prefix, logger)
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    print_log(f'loaded {len(sd) - len(unexpected)} tensors from {filename}', logger=logger)
-    if missing:
-        print_log(f'missing keys ({len(missing)}), left at their initial values: {missing}',
-                  logger=logger, level=30)
-    if unexpected:
-        print_log(f'unexpected keys ({len(unexpected)}), ignored: {unexpected}', logger=logger,
-                  level=30)
-    return list(missing), list(unexpected)
+    sd, report = prepare_backbone_state_dict(model, checkpoint, prefix, strict, logger)
+    model.load_state_dict(sd, strict=False)
+    print_log(f'loaded {len(sd)} tensors from {filename}', logger=logger)
+    return report
+
+
+def convert_to_model(checkpoint: dict, model: nn.Module, scope: str,
+                     logger: Optional[MMLogger] = None) -> 'OrderedDict[str, torch.Tensor]':
+    """Map an official checkpoint onto a whole model of ``scope`` (``tools/convert_official.py``).
+
+    Returns the state dict in ``model``'s key order; BatchNorm ``num_batches_tracked``
+    counters absent from the checkpoint are filled from the model. Anything missing, left
+    over or of another shape raises a ``ValueError`` that summarises the keys.
+    """
+    logger = logger or MMLogger.get_current_instance()
+    official = unwrap_state_dict(checkpoint)
+    mapped = official_to_ours(official, scope)
+    target = model.state_dict()
+    report = fit_state_dict(mapped.state, target)
+    official_name = {v: k for k, v in mapped.renamed.items()}
+    report.unexpected = [official_name.get(k, k) for k in report.unexpected] + mapped.left_over
+    if report:
+        backbone = {k[len('backbone.'):]: v for k, v in mapped.state.items()
+                    if k.startswith('backbone.')}
+        parts = [f'the checkpoint does not fit {type(model).__name__} ({len(official)} checkpoint '
+                 f'tensors, {len(target)} model tensors; unexpected keys in official names):']
+        parts += [f'  {line}' for line in report.lines()]
+        model_backbone = getattr(model, 'backbone', None)
+        if model_backbone is not None and backbone:
+            parts.append('  ' + _arch_hint(model_backbone, backbone))
+        dims = {(mapped.state[k].dim(), v.dim()) for k, v in target.items() if k in mapped.state}
+        if (4, 5) in dims:
+            parts.append('This is an image (2-D) checkpoint and the config builds a video model: '
+                         "set it as the backbone's init_cfg=dict(type='Pretrained', checkpoint=SRC), "
+                         'which inflates the kernels to 3-D, and train.')
+        elif (5, 4) in dims:
+            parts.append('This is a video (3-D) checkpoint and the config builds an image model: '
+                         'use a video config (backbone ndim=3).')
+        raise ValueError('\n'.join(parts))
+    out = OrderedDict((k, mapped.state.get(k, target[k])) for k in target)
+    families: Dict[Tuple[str, str], int] = OrderedDict()
+    for src, dst in mapped.renamed.items():
+        family = tuple(re.sub(r'\.\d+\.', '.*.', k) for k in (src, dst))
+        families[family] = families.get(family, 0) + 1
+    print_log(f'mapped {len(official)} official tensors onto {type(model).__name__} ({scope}); '
+              f'{len(mapped.renamed)} renamed: ' +
+              ', '.join(f'{s} -> {d} ({n})' for (s, d), n in families.items()), logger=logger)
+    return out

@@ -98,8 +98,8 @@ def test_transforms_by_scoped_name_from_mmpretrain():
     pytest.importorskip('mmpretrain')
     from mmpretrain.registry import TRANSFORMS
 
-    from mmuniformer.datasets import (LoadTokenLabel, TokenLabelFlip,
-                                      TokenLabelRandomResizedCrop, TokenLabelResize)
+    from mmuniformer.datasets.token_label import (LoadTokenLabel, TokenLabelFlip,
+                                                  TokenLabelRandomResizedCrop, TokenLabelResize)
     built = TRANSFORMS.build(dict(type='mmuniformer.TokenLabelRandomResizedCrop', scale=96,
                                   label_size=3))
     assert type(built) is TokenLabelRandomResizedCrop and built.label_size == (3, 3)
@@ -215,10 +215,16 @@ def test_runner_checkpoint_loads_after_import(tmp_path):
     path = osp.join(str(tmp_path), 'iter_2.pth')
     assert osp.isfile(path)
     if tuple(int(v) for v in torch.__version__.split('.')[:2]) >= (2, 6):
-        # the case mmuniformer.compat exists for: torch's weights-only default rejects it
-        with pytest.raises(pickle.UnpicklingError):
-            torch.load(path)
-    mmuniformer.compat.allow_mmengine_checkpoints()  # idempotent; done by import mmuniformer
+        # the case mmuniformer.compat exists for: without the allow-list, torch's
+        # weights-only default rejects mmengine's message hub
+        saved = torch.serialization.get_safe_globals()
+        torch.serialization.clear_safe_globals()
+        try:
+            with pytest.raises(pickle.UnpicklingError):
+                torch.load(path)
+        finally:
+            torch.serialization.add_safe_globals(saved)
+    assert mmuniformer.compat.allow_mmengine_checkpoints() is False  # done once, by the import
     model = _ToyModel()
     checkpoint = load_checkpoint(model, path, map_location='cpu')
     assert 'message_hub' in checkpoint and checkpoint['meta']['iter'] == 2
@@ -229,3 +235,59 @@ def test_runner_checkpoint_loads_after_import(tmp_path):
     missing = osp.join(str(tmp_path), 'nope.pth')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint(_ToyModel(), missing)
+
+
+class _RunsCode:
+    """Unpickling it would run a shell command."""
+
+    def __reduce__(self):
+        return (os.system, ('touch pwned',))
+
+
+class _ReachesOut:
+    """Unpickling it would reach any attribute through getattr."""
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return (getattr, (HistoryBuffer, '__subclasses__'))
+
+
+@pytest.mark.parametrize('payload', [_RunsCode(), _ReachesOut()], ids=['os.system', 'getattr'])
+def test_crafted_pickles_are_refused(payload, tmp_path, monkeypatch):
+    """The allow-list keeps weights-only loading shut: a checkpoint that would run code
+    (or call getattr beyond HistoryBuffer's statistics) is refused, by torch and by
+    mmengine's loader, and nothing runs."""
+    from mmengine.runner import load_checkpoint
+    monkeypatch.chdir(tmp_path)
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {'fc.weight': torch.zeros(2, 3)}, 'meta': {'x': payload}}, path)
+    assert mmuniformer.compat.allow_mmengine_checkpoints() is False  # active since import
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(_ToyModel(), path, map_location='cpu')
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_import_registers_per_library(tmp_path):
+    """``import mmuniformer`` imports no task library; building an mmpretrain-only module
+    by scoped name imports its extension then (and only mmpretrain's)."""
+    pytest.importorskip('mmpretrain')
+    out = _python(textwrap.dedent(f"""
+        import sys, time
+        start = time.perf_counter()
+        import mmuniformer
+        took = time.perf_counter() - start
+        libs = {LIBS!r}
+        assert not [n for n in libs if n in sys.modules], [n for n in libs if n in sys.modules]
+        assert 'mmuniformer.models.heads' not in sys.modules
+        from mmpretrain.registry import MODELS
+        head = MODELS.build(dict(type='mmuniformer.TokenLabelClsHead', num_classes=3,
+                                 in_channels=8))
+        ours = sorted(n for n in sys.modules if n.startswith('mmuniformer.')
+                      and n.count('.') == 2 and not n.startswith('mmuniformer.models.backbones'))
+        print('OK', type(head).__module__, 'mmaction' in sys.modules, ours, f'{{took:.2f}}')
+    """), str(tmp_path))
+    # mmpretrain's extensions only (mmpretrain itself may import mmdet; not mmaction)
+    assert "OK mmuniformer.models.heads.token_label_head False ['mmuniformer.models.classifiers', " \
+           "'mmuniformer.models.heads', 'mmuniformer.models.layers']" in out, out

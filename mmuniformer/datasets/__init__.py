@@ -1,9 +1,3 @@
-"""Data transforms; they extend mmpretrain's pipelines and need mmpretrain."""
-from importlib.util import find_spec
-
-__all__ = []
-if find_spec('mmpretrain') is not None:
-    from .token_label import (LoadTokenLabel, TokenLabelFlip, TokenLabelRandomResizedCrop,
-                              TokenLabelResize, dense_token_label)
-    __all__ += ['LoadTokenLabel', 'TokenLabelFlip', 'TokenLabelRandomResizedCrop',
-                'TokenLabelResize', 'dense_token_label']
+"""Data transforms. Each module extends one library's pipelines (``token_label``:
+mmpretrain) and is imported by :mod:`mmuniformer.registry` when that library is in
+use, or directly by the user."""

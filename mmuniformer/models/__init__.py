@@ -1,9 +1,4 @@
-"""Models. Backbones need only mmengine/mmcv; heads and classifiers extend
-mmpretrain and are registered when mmpretrain is installed."""
-from importlib.util import find_spec
-
+"""Models. The backbones need only torch, mmengine and mmcv; the heads and classifiers
+that extend one library (``heads``, ``classifiers``: mmpretrain) are imported by
+:mod:`mmuniformer.registry` when that library is in use, or directly by the user."""
 from .backbones import *  # noqa: F401,F403
-
-if find_spec('mmpretrain') is not None:
-    from .classifiers import *  # noqa: F401,F403
-    from .heads import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
-"""Loading official and mmengine-style checkpoints through ``init_cfg=Pretrained``."""
+"""Loading official and mmengine-style checkpoints through ``init_cfg=Pretrained``:
+strict by default, readable summaries, the key mapping in both directions."""
 import copy
 import logging
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 
-from mmuniformer.checkpoint import mmuniformer_to_official
+from mmuniformer.checkpoint import KEY_RULES, official_to_ours, ours_to_official, summarise_keys
 from mmuniformer.models.backbones.uniformer import ARCH_ZOO, UniFormer
 
 TINY_LS = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16,
@@ -51,7 +52,7 @@ def _source(arch) -> UniFormer:
 
 def _official(model: UniFormer) -> dict:
     """The official file layout: ``{'model': sd}`` with gamma_{1,2} and a 1000-class head."""
-    sd = mmuniformer_to_official(model.state_dict())
+    sd = ours_to_official(model.state_dict()).state
     dim = model.embed_dims[-1]
     g = torch.Generator().manual_seed(2)
     sd['head.weight'] = torch.randn(1000, dim, generator=g)
@@ -76,7 +77,8 @@ def test_official_imagenet_checkpoint(arch, tmp_path, log):
     src = _source(arch)
     ckpt = _official(src)
     sd = ckpt['model']
-    # the official layout as in FACTS: gamma_1/gamma_2, (1, C, 1, 1) local, (C,) global
+    # the official layout (image_classification/models/uniformer.py): gamma_1/gamma_2,
+    # (1, C, 1, 1) in local blocks, (C,) in global ones
     dims = ARCH_ZOO[arch]['embed_dims']
     gammas = [k for k in sd if '.gamma_' in k]
     assert not any('.ls1.' in k or '.ls2.' in k for k in sd)
@@ -103,9 +105,7 @@ def test_official_imagenet_checkpoint(arch, tmp_path, log):
         dst = UniFormer(arch, init_cfg=dict(type='Pretrained', checkpoint=path))
     dst.init_weights()
     text = log.text()
-    assert "dropped 2 classifier-head tensors not used by the backbone: " \
-           "['head.fc.bias', 'head.fc.weight']" in text, text
-    assert 'missing keys' not in text and 'unexpected keys' not in text, text
+    assert 'dropped 2 checkpoint tensors outside the backbone: head.* (2)' in text, text
     assert log.text(logging.WARNING) == ''
     _assert_same(dst, src, *((32, 1) if arch == 'large_ls' else (64, 2)))
 
@@ -121,7 +121,8 @@ def test_mmengine_style_checkpoint_with_prefix(tmp_path, log):
         dst = UniFormer(TINY_LS, init_cfg=dict(type='Pretrained', checkpoint=path, prefix=prefix))
         dst.init_weights()
         _assert_same(dst, src)
-    assert 'missing keys' not in log.text() and 'unexpected keys' not in log.text()
+    assert log.text(logging.WARNING) == ''
+    assert 'dropped 2 checkpoint tensors outside the backbone: head.* (2)' in log.text()
 
 
 def test_module_prefixed_official_checkpoint(tmp_path, log):
@@ -132,19 +133,122 @@ def test_module_prefixed_official_checkpoint(tmp_path, log):
     dst = UniFormer(TINY_LS, init_cfg=dict(type='Pretrained', checkpoint=path))
     dst.init_weights()
     _assert_same(dst, src)
-    assert 'missing keys' not in log.text() and 'dropped 2 classifier-head' in log.text()
+    assert log.text(logging.WARNING) == '' and 'dropped 2 checkpoint' in log.text()
 
 
-def test_partial_checkpoint_reports_missing_keys(tmp_path, log):
+def test_partial_checkpoint_raises_and_loads_with_strict_false(tmp_path, log):
     src = _source(TINY_LS)
     official = _official(src)['model']
     del official['blocks4.0.mlp.fc2.bias']
     path = str(tmp_path / 'partial.pth')
     torch.save({'model': official}, path)
     dst = UniFormer(TINY_LS, init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(ValueError, match=r'1 missing from the checkpoint: blocks4\.\{0\} '
+                       r'\(1 block, 1 tensors\)'):
+        dst.init_weights()
+    dst = UniFormer(TINY_LS, init_cfg=dict(type='Pretrained', checkpoint=path, strict=False))
     dst.init_weights()
     warnings = log.text(logging.WARNING)
-    assert 'missing keys (1)' in warnings and 'blocks4.0.mlp.fc2.bias' in warnings
+    assert warnings.count('\n') == 0 and '1 missing from the checkpoint' in warnings
+    # what fits is loaded; the missing tensor keeps the official initialisation (Linear bias 0)
+    assert not dst.blocks4[0].mlp.fc2.bias.any() and src.blocks4[0].mlp.fc2.bias.any()
+    torch.testing.assert_close(dst.blocks4[0].mlp.fc2.weight, src.blocks4[0].mlp.fc2.weight)
+
+
+def _tensors_per_block(local: bool) -> int:
+    """Hand count of one block's tensors (image_classification/models/uniformer.py):
+    local CBlock: pos_embed, conv1, attn, conv2, fc1, fc2 (weight + bias each: 12) and two
+    BatchNorms (weight, bias, running mean/var, num_batches_tracked: 10); global SABlock:
+    pos_embed, qkv, proj, fc1, fc2 and two LayerNorms, weight + bias each (14)."""
+    return 12 + 10 if local else 14
+
+
+def test_base_checkpoint_into_small_names_the_arch(tmp_path, log):
+    """The new user's mistake: an ImageNet UniFormer-B checkpoint given to UniFormer-S.
+    Same widths, fewer blocks: every S tensor fits, B's extra blocks are unexpected."""
+    torch.manual_seed(0)
+    base = UniFormer('base')
+    path = str(tmp_path / 'uniformer_base_in1k.pth')
+    torch.save({'model': ours_to_official(base.state_dict()).state}, path)
+    extra = (5 - 3 + 8 - 4) * _tensors_per_block(True) + (20 - 8 + 7 - 3) * _tensors_per_block(False)
+    assert extra == 356
+    small = UniFormer('small', init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(ValueError) as err:
+        small.init_weights()
+    msg = str(err.value)
+    assert "checkpoint looks like 'base' (5, 8, 20, 7); this model is 'small' (3, 4, 8, 3); " \
+           "'base_tl' has the same tensor shapes" in msg, msg
+    assert f'{extra} unexpected (not in the model): blocks1.{{3..4}} (2 blocks, 44 tensors); ' \
+           'blocks2.{4..7} (4 blocks, 88 tensors); blocks3.{8..19} (12 blocks, 168 tensors); ' \
+           'blocks4.{3..6} (4 blocks, 56 tensors)' in msg, msg
+    assert 'strict=False' in msg and len(msg) < 1200  # no list of hundreds of keys
+
+    small = UniFormer('small', init_cfg=dict(type='Pretrained', checkpoint=path, strict=False))
+    small.init_weights()
+    warnings = [m for lvl, m in log.messages if lvl >= logging.WARNING]
+    assert len(warnings) == 1 and f'{extra} unexpected' in warnings[0] and len(warnings[0]) < 800
+    for key, value in small.state_dict().items():  # every S tensor comes from B
+        assert torch.equal(value, base.state_dict()[key]), key
+
+
+def test_dense_checkpoint_heads_dropped_in_one_line(tmp_path, log):
+    """A detection-style checkpoint (``backbone.`` + neck and heads) initialises a backbone;
+    an ImageNet checkpoint (classification BatchNorm ``norm``) initialises a dense backbone
+    with LayerNorm outputs: output norms of another task are not errors."""
+    src = UniFormer(TINY_LS, out_indices=(0, 1, 2, 3), out_norm='ln')
+    sd = {f'backbone.{k}': v for k, v in ours_to_official(src.state_dict()).state.items()}
+    sd.update({f'neck.lateral_convs.{i}.conv.weight': torch.zeros(8, 8, 1, 1) for i in range(4)})
+    sd.update({'rpn_head.rpn_conv.weight': torch.zeros(8, 8, 3, 3),
+               'roi_head.bbox_head.fc_cls.weight': torch.zeros(3, 8)})
+    path = str(tmp_path / 'det.pth')
+    torch.save({'state_dict': sd, 'meta': {}}, path)
+    dst = UniFormer(TINY_LS, out_indices=(0, 1, 2, 3), out_norm='ln',
+                    init_cfg=dict(type='Pretrained', checkpoint=path))
+    dst.init_weights()
+    assert 'dropped 6 checkpoint tensors outside the backbone: neck.* (4), rpn_head.* (1), ' \
+           'roi_head.* (1)' in log.text()
+    _assert_same(dst, src)
+
+    imagenet = str(tmp_path / 'in1k.pth')
+    torch.save(_official(_source(TINY_LS)), imagenet)
+    dense = UniFormer(TINY_LS, out_indices=(0, 1, 2, 3), out_norm='ln',
+                      init_cfg=dict(type='Pretrained', checkpoint=imagenet))
+    dense.init_weights()
+    assert log.text(logging.WARNING) == ''
+    assert 'output norms of another task are not loaded' in log.text()
+    assert torch.equal(dense.blocks3[1].attn.qkv.weight, _source(TINY_LS).blocks3[1].attn.qkv.weight)
+
+
+def test_key_rules_round_trip_every_scope():
+    """Each row maps official -> ours -> official unchanged, and the table is the only
+    place where names change."""
+    for rule in KEY_RULES:
+        official = rule.official.format(module='blocks3.0', i=1, rest='x.weight')
+        ours = rule.apply(official, 'official')
+        assert ours == rule.ours.format(module='blocks3.0', i=1, rest='x.weight')
+        assert rule.apply(ours, 'ours') == official
+    src = _source(TINY_LS)
+    official = _official(src)['model']
+    for scope, head in [('mmpretrain', 'head.fc.weight'), ('mmaction', 'cls_head.fc_cls.weight')]:
+        mapped = official_to_ours(official, scope)
+        assert mapped.left_over == [] and head in mapped.state
+        assert mapped.state['backbone.blocks1.0.ls1.weight'].shape == (16, )
+        back = ours_to_official(mapped.state, scope)
+        assert back.left_over == [] and list(back.state) == list(official)
+        assert all(torch.equal(back.state[k], v) for k, v in official.items())
+    # mmpose 0.x keypoint_head -> mmpose 1.x head, backbone kept under backbone.
+    dense = {'backbone.blocks1.0.gamma_1': torch.ones(1, 16, 1, 1),
+             'keypoint_head.final_layer.weight': torch.ones(17, 8, 1, 1)}
+    mapped = official_to_ours(dense, 'mmpose')
+    assert list(mapped.state) == ['backbone.blocks1.0.ls1.weight', 'head.final_layer.weight']
+    assert official_to_ours(dense, 'mmdet').left_over == ['keypoint_head.final_layer.weight']
+
+
+def test_summarise_keys():
+    keys = [f'blocks3.{i}.attn.qkv.{p}' for i in (2, 3, 4, 9) for p in ('weight', 'bias')]
+    keys += ['norm.weight', 'norm.bias', 'cls_token']
+    assert summarise_keys(keys) == ['blocks3.{2..4,9} (4 blocks, 8 tensors)', 'norm (2 tensors)',
+                                    'cls_token (1 tensor)']
 
 
 def test_checkpoint_of_another_arch_raises(tmp_path):
@@ -157,7 +261,7 @@ def test_checkpoint_of_another_arch_raises(tmp_path):
                        match=r'patch_embed1\.proj\.weight: checkpoint \(16, 3, 4, 4\) vs '
                        r'model \(24, 3, 4, 4\)') as err:
         dst.init_weights()
-    assert 'arch' in str(err.value)
+    assert 'embed dims: checkpoint (16, 32, 64, 128), model (24, 32, 64, 128)' in str(err.value)
 
 
 def test_missing_prefix_raises(tmp_path):

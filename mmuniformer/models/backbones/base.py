@@ -23,6 +23,55 @@ DEFAULT_INIT = [
 ]
 OUT_NORMS = ('bn', 'ln', None)
 INFLATE_MODES = ('average', 'center')
+_REQUIRED_ARCH_KEYS = ('depths', 'embed_dims', 'head_dim')
+
+
+def resolve_arch(arch: Union[str, dict], zoo: Dict[str, dict], defaults: dict, model: str,
+                 aliases: Optional[Dict[str, str]] = None,
+                 min_depths: Sequence[int] = (0, 0, 0, 0)) -> Tuple[Optional[str], dict]:
+    """Validate ``arch`` (a name of ``zoo``, an alias, or a dict) for the backbone ``model``.
+
+    Returns ``(name, arch)``: the zoo name (None for a user dict) and the full arch dict,
+    ``defaults`` filled in. The accepted dict keys are the required ones
+    (``depths``, ``embed_dims``, ``head_dim``) plus those of ``defaults``.
+    """
+    aliases = aliases or {}
+    name = None
+    if isinstance(arch, str):
+        name = aliases.get(arch.lower(), arch.lower())
+        if name not in zoo:
+            alias_note = f' (aliases {sorted(aliases)})' if aliases else ''
+            raise ValueError(f'unknown {model} arch {arch!r}; choose one of {sorted(zoo)}'
+                             f'{alias_note} or pass a dict')
+        arch = zoo[name]
+    if not isinstance(arch, dict):
+        raise TypeError(f'{model} arch must be a str or dict, got {type(arch).__name__}')
+    accepted = set(_REQUIRED_ARCH_KEYS) | set(defaults)
+    unknown, missing = set(arch) - accepted, set(_REQUIRED_ARCH_KEYS) - set(arch)
+    if unknown or missing:
+        raise ValueError(f'{model} arch dict has unknown keys {sorted(unknown)} / lacks '
+                         f'{sorted(missing)}; accepted keys: {sorted(accepted)}')
+    arch = dict(copy.deepcopy(defaults), **copy.deepcopy(arch))
+    if len(arch['depths']) != 4 or len(arch['embed_dims']) != 4:
+        raise ValueError(f'{model} arch depths and embed_dims need 4 entries (one per stage), got '
+                         f"{tuple(arch['depths'])} and {tuple(arch['embed_dims'])}")
+    if any(d < m for d, m in zip(arch['depths'], min_depths)):
+        raise ValueError(f"{model} arch depths {tuple(arch['depths'])} must be at least "
+                         f'{tuple(min_depths)} per stage')
+    if 'stem' in arch and arch['stem'] not in ('plain', 'conv'):
+        raise ValueError(f"{model} arch stem must be 'plain' or 'conv', got {arch['stem']!r}")
+    for dim in arch['embed_dims'][2:]:
+        if dim % arch['head_dim']:
+            raise ValueError(f"{model} embed dim {dim} is not divisible by head_dim "
+                             f"{arch['head_dim']}")
+    return name, arch
+
+
+def check_positive_int(**values: object) -> None:
+    """Raise a ``ValueError`` naming each argument that is not an int >= 1."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f'{name} must be a positive int, got {value!r}')
 
 
 class UniFormerBase(BaseModule):
@@ -34,17 +83,32 @@ class UniFormerBase(BaseModule):
 
     #: minimum input size stated in the "too small" error
     min_size_hint = 'H, W >= 32'
+    #: the architecture table of the subclass (used to name the arch of a checkpoint)
+    arch_zoo: Dict[str, dict] = {}
 
     def __init__(self, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
 
-    def _setup_contract(self, arch: dict, in_channels: int, ndim: int,
+    def _setup_contract(self, arch: Tuple[Optional[str], dict], in_channels: int, ndim: int,
                         out_indices: Union[int, Sequence[int]], out_norm: Optional[str],
                         frozen_stages: int, norm_eval: bool, with_cp: bool, inflate: str,
-                        out_tuple: bool) -> None:
-        """Check and store the contract arguments."""
+                        out_tuple: bool, video_options: Dict[str, Tuple[object, object]]
+                        ) -> None:
+        """Check and store the contract arguments.
+
+        ``arch`` is :func:`resolve_arch`'s ``(name, dict)``. ``video_options`` maps the
+        name of each video-only argument to ``(value, default)``: with ``ndim=2`` a
+        value other than the default has no effect and is refused.
+        """
         if ndim not in (2, 3):
             raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim!r}')
+        check_positive_int(in_channels=in_channels)
+        if ndim == 2:
+            ignored = {k: v for k, (v, default) in video_options.items() if v != default}
+            if ignored:
+                raise ValueError(f'{type(self).__name__}: {sorted(ignored)} are video options '
+                                 f'that have no effect on images (ndim=2); set ndim=3 or leave '
+                                 f'them at their defaults {({k: video_options[k][1] for k in ignored})}')
         if isinstance(out_indices, int):
             out_indices = (out_indices, )
         out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
@@ -60,7 +124,8 @@ class UniFormerBase(BaseModule):
         if not out_tuple and len(out_indices) != 1:
             raise ValueError(f'out_tuple=False returns one tensor: it needs exactly one out index, '
                              f'got {out_indices}')
-        self.arch = arch
+        self.arch_name, self.arch = arch
+        arch = self.arch
         self.in_channels = in_channels
         self.ndim = ndim
         self.out_indices = out_indices
@@ -110,7 +175,12 @@ class UniFormerBase(BaseModule):
             from ...checkpoint import load_uniformer_checkpoint
             initialize(self, copy.deepcopy(DEFAULT_INIT))  # for keys the checkpoint lacks
             self._post_init_weights()
+            unknown = set(cfg) - {'type', 'checkpoint', 'prefix', 'map_location', 'strict'}
+            if unknown:
+                raise ValueError(f'Pretrained init_cfg has unknown keys {sorted(unknown)}; '
+                                 "accepted: checkpoint, prefix, map_location, strict")
             load_uniformer_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                                      strict=cfg.get('strict', True),
                                       map_location=cfg.get('map_location', 'cpu'))
             self._is_init = True
             return

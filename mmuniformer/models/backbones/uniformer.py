@@ -6,7 +6,6 @@ for dense prediction at high resolution. Video models (``ndim=3``) use 3-D
 convolutions and joint spatio-temporal attention, or divided attention
 (``split``), and load inflated ImageNet weights.
 """
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -14,7 +13,7 @@ import torch.nn as nn
 
 from ...registry import MODELS
 from ..layers import ConvEmbed, GlobalBlock, PatchEmbed, SplitGlobalBlock
-from .base import UniFormerBase
+from .base import UniFormerBase, check_positive_int, resolve_arch
 
 # Architecture table. ``layer_scale_stages``: stages whose blocks carry layer scale.
 # The ``*_tl`` entries are the official token-labeling models, whose S/B use head_dim 32.
@@ -34,34 +33,8 @@ ARCH_ZOO: Dict[str, dict] = {
     'base_tl': dict(depths=(5, 8, 20, 7), embed_dims=(64, 128, 320, 512), head_dim=32, stem='plain'),
 }
 ARCH_ALIASES = {'s': 'small', 's_plus': 'small_plus', 'b': 'base', 'b_ls': 'base_ls', 'l_ls': 'large_ls'}
-_ARCH_KEYS = {'depths', 'embed_dims', 'head_dim', 'stem', 'mlp_ratio', 'layer_scale_stages'}
+ARCH_DEFAULTS = dict(stem='plain', mlp_ratio=4., layer_scale_stages=())
 STAGE3_MODES = ('global', 'window', 'hybrid')
-
-
-def resolve_arch(arch: Union[str, dict]) -> dict:
-    """Return a full arch dict for a zoo name or a user dict, with clear errors."""
-    if isinstance(arch, str):
-        name = ARCH_ALIASES.get(arch.lower(), arch.lower())
-        if name not in ARCH_ZOO:
-            raise ValueError(f'unknown UniFormer arch {arch!r}; choose one of '
-                             f'{sorted(ARCH_ZOO)} (aliases {sorted(ARCH_ALIASES)}) or pass a dict')
-        arch = ARCH_ZOO[name]
-    if not isinstance(arch, dict):
-        raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
-    unknown = set(arch) - _ARCH_KEYS
-    missing = {'depths', 'embed_dims', 'head_dim'} - set(arch)
-    if unknown or missing:
-        raise ValueError(f'arch dict has unknown keys {sorted(unknown)} / lacks {sorted(missing)}; '
-                         f'accepted keys: {sorted(_ARCH_KEYS)}')
-    arch = dict(dict(stem='plain', mlp_ratio=4., layer_scale_stages=()), **copy.deepcopy(arch))
-    if len(arch['depths']) != 4 or len(arch['embed_dims']) != 4:
-        raise ValueError('arch depths and embed_dims need 4 entries (one per stage)')
-    if arch['stem'] not in ('plain', 'conv'):
-        raise ValueError(f"arch stem must be 'plain' or 'conv', got {arch['stem']!r}")
-    for dim in arch['embed_dims'][2:]:
-        if dim % arch['head_dim']:
-            raise ValueError(f"embed dim {dim} is not divisible by head_dim {arch['head_dim']}")
-    return arch
 
 
 @MODELS.register_module()
@@ -113,6 +86,8 @@ class UniFormer(UniFormerBase):
             (see :func:`mmuniformer.checkpoint.load_uniformer_checkpoint`).
     """
 
+    arch_zoo = ARCH_ZOO
+
     def __init__(self,
                  arch: Union[str, dict] = 'small',
                  in_channels: int = 3,
@@ -138,19 +113,24 @@ class UniFormer(UniFormerBase):
                  out_tuple: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self._setup_contract(resolve_arch(arch), in_channels, ndim, out_indices, out_norm,
-                             frozen_stages, norm_eval, with_cp, inflate, out_tuple)
+        self._setup_contract(
+            resolve_arch(arch, ARCH_ZOO, ARCH_DEFAULTS, 'UniFormer', ARCH_ALIASES), in_channels,
+            ndim, out_indices, out_norm, frozen_stages, norm_eval, with_cp, inflate, out_tuple,
+            video_options=dict(temporal_stride=(temporal_stride, 2),
+                               temporal_kernel=(temporal_kernel, 3), inflate=(inflate, 'average'),
+                               split=(split, False), std=(std, False)))
         arch = self.arch
+        check_positive_int(hybrid_global_every=hybrid_global_every,
+                           temporal_stride=temporal_stride, temporal_kernel=temporal_kernel)
         if stage3_mode not in STAGE3_MODES:
             raise ValueError(f'stage3_mode must be one of {STAGE3_MODES}, got {stage3_mode!r}')
-        if stage3_mode != 'global' and (not isinstance(window_size, int) or window_size < 1):
-            raise ValueError(f'window_size must be a positive int for stage3_mode={stage3_mode!r}, '
-                             f'got {window_size!r}')
+        if stage3_mode != 'global':
+            check_positive_int(window_size=window_size)
         if stage3_mode != 'global' and ndim != 2:
-            raise ValueError('window/hybrid stage-3 attention is available for 2-D inputs only')
-        for name, flag in (('split', split), ('std', std)):
-            if flag and ndim != 3:
-                raise ValueError(f'{name}=True is a video option: it needs ndim=3 (got ndim={ndim})')
+            raise ValueError(f'stage3_mode={stage3_mode!r} (windowed attention) is available for '
+                             f"images (ndim=2) only; video models use stage3_mode='global'")
+        if split and stage3_mode != 'global':
+            raise ValueError('split=True (divided space-time attention) needs stage3_mode=global')
         if std and arch['stem'] != 'plain':
             raise ValueError(f"std=True changes the plain stem's stage 2-4 embeds; arch stem "
                              f"{arch['stem']!r} already uses 3x3x3 convs there")
@@ -204,9 +184,18 @@ class UniFormer(UniFormerBase):
             if isinstance(module, SplitGlobalBlock):
                 module.init_temporal_weights()
 
-    def forward_stage(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        """Embed and run stage ``i`` (0-3): ``(B, C_{i-1}, *S) -> (B, C_i, *S_i)``."""
+    def forward_stage(self, i: int, x: torch.Tensor,
+                      mix_box: Optional[Tuple[int, int, int, int]] = None) -> torch.Tensor:
+        """Embed and run stage ``i`` (0-3): ``(B, C_{i-1}, *S) -> (B, C_i, *S_i)``.
+
+        ``mix_box`` ``(y1, x1, y2, x2)`` on stage ``i``'s token grid: the embedded tokens
+        inside it are replaced by those of the batch-flipped sample (MixToken).
+        """
         x = getattr(self, f'patch_embed{i + 1}')(x)
+        if mix_box is not None:
+            y1, x1, y2, x2 = mix_box
+            x = x.clone()
+            x[..., y1:y2, x1:x2] = x.flip(0)[..., y1:y2, x1:x2]
         if i == 0:
             x = self.pos_drop(x)
         for block in getattr(self, f'blocks{i + 1}'):
@@ -223,18 +212,11 @@ class UniFormer(UniFormerBase):
         batch-flipped sample right after the stage-1 embedding.
         """
         self._check_input(x)
+        if mix_box is not None and self.ndim != 2:
+            raise ValueError('mix_box (MixToken) is available for images (ndim=2) only')
         outs = []
         for i in range(4):
-            if i == 0 and mix_box is not None:
-                x = self.patch_embed1(x)
-                y1, x1, y2, x2 = mix_box
-                x = x.clone()
-                x[..., y1:y2, x1:x2] = x.flip(0)[..., y1:y2, x1:x2]
-                x = self.pos_drop(x)
-                for block in self.blocks1:
-                    x = self._run(block, x)
-            else:
-                x = self.forward_stage(i, x)
+            x = self.forward_stage(i, x, mix_box if i == 0 else None)
             if i in self.out_indices:
                 outs.append(self._out(i, x))
         return tuple(outs) if self.out_tuple else outs[0]

@@ -12,7 +12,6 @@ In video the same selection runs over all ``T*H*W`` tokens of a clip.
 Token scores travel through the blocks as an explicit tensor ``(B, N)`` (no
 module-level state).
 """
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -22,41 +21,14 @@ import torch.nn.functional as F
 from ...registry import MODELS
 from ..layers import (ConvEmbed, GlobalBlock, LayerScale, PatchEmbed, embed_stride,
                       map_to_tokens, tokens_to_map)
-from .base import UniFormerBase
+from .base import UniFormerBase, check_positive_int, resolve_arch
 
 # Architecture table of the official light models (conv stem at stage 1 only).
 ARCH_ZOO_LIGHT: Dict[str, dict] = {
     'xxs': dict(depths=(2, 5, 8, 2), embed_dims=(56, 112, 224, 448), head_dim=28, mlp_ratio=3.),
     'xs': dict(depths=(3, 5, 9, 3), embed_dims=(64, 128, 256, 512), head_dim=32, mlp_ratio=3.),
 }
-_ARCH_KEYS = {'depths', 'embed_dims', 'head_dim', 'mlp_ratio', 'layer_scale_stages'}
-
-
-def resolve_light_arch(arch: Union[str, dict]) -> dict:
-    """Return a full arch dict for a light zoo name or a user dict, with clear errors."""
-    if isinstance(arch, str):
-        name = arch.lower()
-        if name not in ARCH_ZOO_LIGHT:
-            raise ValueError(f'unknown UniFormerLight arch {arch!r}; choose one of '
-                             f'{sorted(ARCH_ZOO_LIGHT)} or pass a dict')
-        arch = ARCH_ZOO_LIGHT[name]
-    if not isinstance(arch, dict):
-        raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
-    unknown = set(arch) - _ARCH_KEYS
-    missing = {'depths', 'embed_dims', 'head_dim'} - set(arch)
-    if unknown or missing:
-        raise ValueError(f'arch dict has unknown keys {sorted(unknown)} / lacks {sorted(missing)}; '
-                         f'accepted keys: {sorted(_ARCH_KEYS)}')
-    arch = dict(dict(mlp_ratio=3., layer_scale_stages=()), **copy.deepcopy(arch))
-    if len(arch['depths']) != 4 or len(arch['embed_dims']) != 4:
-        raise ValueError('arch depths and embed_dims need 4 entries (one per stage)')
-    if arch['depths'][2] < 1 or arch['depths'][3] < 1:
-        raise ValueError(f"the light model needs at least one block in stages 3 and 4, got depths "
-                         f"{tuple(arch['depths'])}")
-    for dim in arch['embed_dims'][2:]:
-        if dim % arch['head_dim']:
-            raise ValueError(f"embed dim {dim} is not divisible by head_dim {arch['head_dim']}")
-    return arch
+ARCH_DEFAULTS_LIGHT = dict(mlp_ratio=3., layer_scale_stages=())
 
 
 def _gather_tokens(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -107,10 +79,11 @@ class HourglassBlock(GlobalBlock):
                  layer_scale: Optional[float] = None,
                  ndim: int = 2,
                  separate_fast_scale: bool = True,
-                 use_sdpa: bool = True) -> None:
+                 use_sdpa: bool = True,
+                 attn_fp32: bool = False) -> None:
         super().__init__(dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
                          attn_drop=attn_drop, drop_path=drop_path, layer_scale=layer_scale,
-                         ndim=ndim, use_sdpa=use_sdpa)
+                         ndim=ndim, use_sdpa=use_sdpa, attn_fp32=attn_fp32)
         if not 0 < keep_ratio <= 1:
             raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
         if not 0 <= trade_off <= 1:
@@ -167,7 +140,7 @@ class HourglassBlock(GlobalBlock):
         seen_idx, row = (order, row) if n - n_keep == 1 else (keep_idx, row[:, :-1])
         scores = scores.scatter(1, seen_idx, self._blend(scores.gather(1, seen_idx), row))
         sorted_tokens = torch.cat([seq[:, 1:-1], dropped], dim=1)  # in `order`
-        tokens = torch.zeros_like(tokens).scatter(
+        tokens = sorted_tokens.new_zeros(tokens.shape).scatter(  # dtype may differ under autocast
             1, order.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]), sorted_tokens)
         return tokens_to_map(tokens, size), seq[:, :1], scores
 
@@ -224,6 +197,8 @@ class UniFormerLight(UniFormerBase):
         norm_eval: keep BatchNorms in eval mode while training.
         with_cp: gradient checkpointing per block.
         use_sdpa: attention through ``F.scaled_dot_product_attention``.
+        attn_fp32: compute the attention of the hourglass blocks in float32 with
+            autocast off (the official ``Uniformer_light_fp32`` video models).
         temporal_stride: video only, temporal stride of the stem's second conv
             (official 2).
         inflate: video only, how 2-D checkpoint kernels become 3-D when loaded:
@@ -237,6 +212,7 @@ class UniFormerLight(UniFormerBase):
     """
 
     min_size_hint = 'H, W >= 29'
+    arch_zoo = ARCH_ZOO_LIGHT
 
     def __init__(self,
                  arch: Union[str, dict] = 'xxs',
@@ -255,18 +231,24 @@ class UniFormerLight(UniFormerBase):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  use_sdpa: bool = True,
+                 attn_fp32: bool = False,
                  temporal_stride: int = 2,
                  inflate: str = 'average',
                  out_tuple: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self._setup_contract(resolve_light_arch(arch), in_channels, ndim, out_indices, out_norm,
-                             frozen_stages, norm_eval, with_cp, inflate, out_tuple)
+        self._setup_contract(
+            resolve_arch(arch, ARCH_ZOO_LIGHT, ARCH_DEFAULTS_LIGHT, 'UniFormerLight',
+                         min_depths=(0, 0, 1, 1)),
+            in_channels, ndim, out_indices, out_norm, frozen_stages, norm_eval, with_cp, inflate,
+            out_tuple, video_options=dict(temporal_stride=(temporal_stride, 2),
+                                          inflate=(inflate, 'average')))
         arch = self.arch
+        check_positive_int(temporal_stride=temporal_stride)
         if not 0 < keep_ratio <= 1:
             raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
-        if not isinstance(temporal_stride, int) or temporal_stride < 1:
-            raise ValueError(f'temporal_stride must be a positive int, got {temporal_stride!r}')
+        if not 0 <= trade_off <= 1:
+            raise ValueError(f'trade_off must be in [0, 1], got {trade_off}')
         if not out_tuple and out_score_token:
             raise ValueError('out_tuple=False returns one tensor: it needs out_score_token=False')
         self.out_score_token = out_score_token
@@ -289,7 +271,8 @@ class UniFormerLight(UniFormerBase):
             return HourglassBlock(
                 dim, dim // arch['head_dim'], keep_ratio=1. if first else keep_ratio,
                 trade_off=1. if first else trade_off, attn_drop=attn_drop_rate,
-                separate_fast_scale=ndim == 2, use_sdpa=use_sdpa, **common)
+                separate_fast_scale=ndim == 2, use_sdpa=use_sdpa, attn_fp32=attn_fp32,
+                **common)
 
         self._build_stages(drop_rate, drop_path_rate, layer_scale_init, make_global)
         self._build_out_norms()

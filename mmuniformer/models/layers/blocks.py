@@ -6,6 +6,7 @@ convolution and batch-norm classes. Tokens are ``(B, N, C)`` with ``N = prod(S)`
 Module attribute names follow the official release, so official state dicts map
 onto these modules key for key (see :mod:`mmuniformer.checkpoint`).
 """
+import contextlib
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -104,6 +105,10 @@ class Attention(nn.Module):
         attn_drop: dropout on the attention weights (training only).
         proj_drop: dropout after the output projection.
         use_sdpa: use the fused kernel.
+        fp32: compute ``softmax(q k^T) v`` (and the score row) in float32 with autocast
+            off, from float32 copies of q, k, v, as the official ``_fp32`` light video
+            models do against overflow under mixed precision; the projections still
+            follow autocast.
     """
 
     def __init__(self,
@@ -112,7 +117,8 @@ class Attention(nn.Module):
                  qkv_bias: bool = True,
                  attn_drop: float = 0.,
                  proj_drop: float = 0.,
-                 use_sdpa: bool = True) -> None:
+                 use_sdpa: bool = True,
+                 fp32: bool = False) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
@@ -121,6 +127,7 @@ class Attention(nn.Module):
         self.scale = self.head_dim**-0.5
         self.attn_drop = attn_drop
         self.use_sdpa = use_sdpa
+        self.fp32 = fp32
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
@@ -141,17 +148,23 @@ class Attention(nn.Module):
         """
         b, n, c = x.shape
         q, k, v = self._qkv(x)
-        drop = self.attn_drop if self.training else 0.
-        if self.use_sdpa:
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
-        else:
-            attn = (q @ k.transpose(-2, -1)) * self.scale
-            attn = F.dropout(attn.softmax(dim=-1), drop, self.training)
-            out = attn @ v
+        autocast_off = (torch.autocast(x.device.type, enabled=False) if self.fp32 else
+                        contextlib.nullcontext())
+        with autocast_off:
+            if self.fp32:
+                q, k, v = q.float(), k.float(), v.float()
+            drop = self.attn_drop if self.training else 0.
+            if self.use_sdpa:
+                out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+            else:
+                attn = (q @ k.transpose(-2, -1)) * self.scale
+                attn = F.dropout(attn.softmax(dim=-1), drop, self.training)
+                out = attn @ v
+            if return_first_row:
+                row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
         if not return_first_row:
             return out
-        row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
         return out, row[:, :, 0, 1:].mean(dim=1)
 
 
@@ -233,6 +246,7 @@ class GlobalBlock(nn.Module):
         window_size: window side for windowed attention, or None for global.
         ndim: 2 (images) or 3 (video).
         use_sdpa: fused attention kernel instead of the explicit softmax path.
+        attn_fp32: attention in float32 under autocast (:class:`Attention` ``fp32``).
     """
 
     def __init__(self,
@@ -248,7 +262,8 @@ class GlobalBlock(nn.Module):
                  ndim: int = 2,
                  dpe_kernel: Union[int, Sequence[int]] = 3,
                  norm_eps: float = 1e-6,
-                 use_sdpa: bool = True) -> None:
+                 use_sdpa: bool = True,
+                 attn_fp32: bool = False) -> None:
         super().__init__()
         if window_size is not None:
             if ndim != 2:
@@ -260,7 +275,7 @@ class GlobalBlock(nn.Module):
         self.pos_embed = conv_nd(ndim)(
             dim, dim, dpe_kernel, padding=tuple(k // 2 for k in dpe_kernel), groups=dim)
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
-        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, use_sdpa)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, use_sdpa, fp32=attn_fp32)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
@@ -319,8 +334,10 @@ class SplitGlobalBlock(GlobalBlock):
         if ndim != 3:
             raise ValueError(f'split (divided space-time) attention needs video inputs (ndim=3), '
                              f'got ndim={ndim}')
-        super().__init__(dim, num_heads, mlp_ratio, qkv_bias, drop, attn_drop, drop_path,
-                         layer_scale, None, ndim, dpe_kernel, norm_eps, use_sdpa)
+        super().__init__(dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
+                         attn_drop=attn_drop, drop_path=drop_path, layer_scale=layer_scale,
+                         window_size=None, ndim=ndim, dpe_kernel=dpe_kernel, norm_eps=norm_eps,
+                         use_sdpa=use_sdpa)
         self.t_norm = nn.LayerNorm(dim, eps=norm_eps)
         self.t_attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, use_sdpa)
         self.init_temporal_weights()
