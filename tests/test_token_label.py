@@ -151,6 +151,13 @@ def test_targets_box_order():
         np.testing.assert_allclose(tokens[:, 0, j], _softmax(LOGITS[:, :, j].mean(1)), atol=1e-6)
 
 
+def test_target_transforms_without_score_map_raise():
+    img = np.zeros((40, 40, 3), np.uint8)
+    for t in (TokenLabelRandomResizedCrop(label_size=2, scale=8), TokenLabelResize(label_size=2)):
+        with pytest.raises(KeyError, match='mmuniformer.LoadTokenLabel earlier'):
+            t(dict(img=img, img_shape=(40, 40)))
+
+
 @pytest.mark.parametrize('seed', range(4))
 def test_random_resized_crop_targets_follow_image_box(seed):
     """Image pixels hold their (x, y) position; the label logits of class pairs (0, 1) and

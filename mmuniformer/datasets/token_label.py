@@ -133,6 +133,13 @@ def _size_pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     return (size, size) if isinstance(size, int) else tuple(size)
 
 
+def _score_map(results: dict, name: str) -> np.ndarray:
+    if 'token_label' not in results:
+        raise KeyError(f'{name} needs the score map results["token_label"]: put '
+                       'mmuniformer.LoadTokenLabel earlier in the pipeline')
+    return results['token_label']
+
+
 @TRANSFORMS.register_module()
 class TokenLabelRandomResizedCrop(RandomResizedCrop):
     """mmpretrain's ``RandomResizedCrop`` that also turns ``results['token_label']``
@@ -158,7 +165,8 @@ class TokenLabelRandomResizedCrop(RandomResizedCrop):
         offset_h, offset_w, target_h, target_w = self.rand_crop_params(img)
         box = (offset_h, offset_w, offset_h + target_h, offset_w + target_w)
         results['token_label'], results['token_label_cls'] = token_label_targets(
-            results['token_label'], box, img.shape[:2], self.label_size, self.official_box_order)
+            _score_map(results, type(self).__name__), box, img.shape[:2], self.label_size,
+            self.official_box_order)
         results['img'] = img[offset_h:offset_h + target_h, offset_w:offset_w + target_w]
         results['img'] = mmcv.imresize(
             results['img'], tuple(self.scale[::-1]), interpolation=self.interpolation,
@@ -177,7 +185,7 @@ class TokenLabelResize(BaseTransform):
         self.label_size = _size_pair(label_size)
 
     def transform(self, results: dict) -> dict:
-        label = results['token_label']
+        label = _score_map(results, type(self).__name__)
         hw = label.shape[1:]
         results['token_label'], results['token_label_cls'] = token_label_targets(
             label, (0, 0) + hw, hw, self.label_size)
