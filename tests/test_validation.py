@@ -100,3 +100,13 @@ def test_bad_input_raises(cls, shape, message):
     model = cls(TINY if cls is UniFormer else TINY_LIGHT)
     with pytest.raises(ValueError, match=message):
         model(torch.randn(*shape))
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(eval_stage3_mode='shifted'), r"eval_stage3_mode must be one of \('global'"),
+    (dict(eval_stage3_mode='window', window_size=0), r'window_size must be a positive int'),
+    (dict(ndim=3, eval_stage3_mode='hybrid'), r"eval_stage3_mode='hybrid' .* images"),
+])
+def test_bad_eval_stage3_mode(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        UniFormer(TINY, **kwargs)

@@ -61,6 +61,10 @@ class UniFormer(UniFormerBase):
         stage3_mode: 'global', 'window' (all stage-3 blocks windowed) or 'hybrid'
             (every ``hybrid_global_every``-th stage-3 block global, the rest windowed).
         window_size: stage-3 window side for 'window'/'hybrid'.
+        eval_stage3_mode: the stage-3 mode in eval mode (None: ``stage3_mode``). The
+            same weights serve both (the blocks have no window-specific parameters):
+            the paper trains segmentation with global attention and tests with
+            ``window``/``hybrid`` (window 32); ``train()``/``eval()`` switch.
         drop_rate / attn_drop_rate / drop_path_rate: dropout, attention dropout and
             the maximum stochastic-depth rate (linearly increasing over blocks).
         layer_scale_init: initial value of the layer-scale parameters.
@@ -97,6 +101,7 @@ class UniFormer(UniFormerBase):
                  stage3_mode: str = 'global',
                  window_size: int = 14,
                  hybrid_global_every: int = 4,
+                 eval_stage3_mode: Optional[str] = None,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
@@ -122,20 +127,25 @@ class UniFormer(UniFormerBase):
         arch = self.arch
         check_positive_int(hybrid_global_every=hybrid_global_every,
                            temporal_stride=temporal_stride, temporal_kernel=temporal_kernel)
-        if stage3_mode not in STAGE3_MODES:
-            raise ValueError(f'stage3_mode must be one of {STAGE3_MODES}, got {stage3_mode!r}')
-        if stage3_mode != 'global':
+        eval_stage3_mode = stage3_mode if eval_stage3_mode is None else eval_stage3_mode
+        for name, mode in (('stage3_mode', stage3_mode), ('eval_stage3_mode', eval_stage3_mode)):
+            if mode not in STAGE3_MODES:
+                raise ValueError(f'{name} must be one of {STAGE3_MODES}, got {mode!r}')
+            if mode == 'global':
+                continue
             check_positive_int(window_size=window_size)
-        if stage3_mode != 'global' and ndim != 2:
-            raise ValueError(f'stage3_mode={stage3_mode!r} (windowed attention) is available for '
-                             f"images (ndim=2) only; video models use stage3_mode='global'")
-        if split and stage3_mode != 'global':
-            raise ValueError('split=True (divided space-time attention) needs stage3_mode=global')
+            if ndim != 2:
+                raise ValueError(f'{name}={mode!r} (windowed attention) is available for images '
+                                 f"(ndim=2) only; video models use 'global'")
+            if split:
+                raise ValueError(f'split=True (divided space-time attention) needs {name}=global')
         if std and arch['stem'] != 'plain':
             raise ValueError(f"std=True changes the plain stem's stage 2-4 embeds; arch stem "
                              f"{arch['stem']!r} already uses 3x3x3 convs there")
         self.stage3_mode = stage3_mode
+        self.eval_stage3_mode = eval_stage3_mode
         self.window_size = window_size
+        self.hybrid_global_every = hybrid_global_every
         self.split = split
         self.std = std
         self._build_embeds(arch, in_channels, ndim, temporal_stride, temporal_kernel, std)
@@ -146,15 +156,31 @@ class UniFormer(UniFormerBase):
             if split:
                 return SplitGlobalBlock(dim, num_heads[i], attn_drop=attn_drop_rate,
                                         use_sdpa=use_sdpa, **common)
-            windowed = i == 2 and (stage3_mode == 'window' or
-                                   (stage3_mode == 'hybrid' and (j + 1) % hybrid_global_every))
-            return GlobalBlock(dim, num_heads[i], attn_drop=attn_drop_rate,
-                               window_size=window_size if windowed else None, use_sdpa=use_sdpa,
-                               **common)
+            window = self.stage3_windows(stage3_mode)[j] if i == 2 else None
+            return GlobalBlock(dim, num_heads[i], attn_drop=attn_drop_rate, window_size=window,
+                               use_sdpa=use_sdpa, **common)
 
         self._build_stages(drop_rate, drop_path_rate, layer_scale_init, make_global)
         self._build_out_norms()
         self._freeze_stages()
+
+    def stage3_windows(self, mode: str) -> List[Optional[int]]:
+        """Window side of each stage-3 block in ``mode`` (None: global attention);
+        ``hybrid`` makes every ``hybrid_global_every``-th block global."""
+        windows = []
+        for j in range(self.arch['depths'][2]):
+            windowed = mode == 'window' or (mode == 'hybrid' and (j + 1) % self.hybrid_global_every)
+            windows.append(self.window_size if windowed else None)
+        return windows
+
+    def train(self, mode: bool = True) -> 'UniFormer':
+        """Also switch stage 3 between ``stage3_mode`` (training) and ``eval_stage3_mode``."""
+        super().train(mode)
+        if self.eval_stage3_mode != self.stage3_mode:
+            windows = self.stage3_windows(self.stage3_mode if mode else self.eval_stage3_mode)
+            for block, window in zip(self.blocks3, windows):
+                block.window_size = window
+        return self
 
     def _build_embeds(self, arch: dict, in_channels: int, ndim: int, t_stride: int,
                       t_kernel: int, std: bool = False) -> None:
