@@ -229,67 +229,63 @@ def warp_token_label(label: np.ndarray, matrix: np.ndarray, img_hw: Tuple[int, i
     return np.where(inside[None], out, 0).astype(label.dtype)
 
 
-def _warp_results(results: dict, matrix: np.ndarray, img_hw: Tuple[int, int]) -> dict:
-    if 'token_label' in results:
-        results['token_label'] = warp_token_label(results['token_label'], matrix, img_hw)
-    return results
+class _LabelAwareWarp:
+    """Mixin for mmpretrain's geometric RandAugment ops: the op draws its magnitude as it
+    does alone, warps the image, and ``results['token_label']`` is warped with the same
+    affine matrix (:func:`warp_token_label`). Subclasses define
+    ``_warp(img, magnitude) -> (warped image, 2x3 matrix)``."""
+
+    def transform(self, results: dict) -> dict:
+        if self.random_disable():
+            return results
+        fixed = self.angle if hasattr(self, 'angle') else self.magnitude
+        magnitude = self.random_negative(fixed if fixed is not None else self.random_magnitude())
+        img = results['img']
+        warped, matrix = self._warp(img, magnitude)
+        results['img'] = warped.astype(img.dtype)
+        if 'token_label' in results:
+            results['token_label'] = warp_token_label(results['token_label'],
+                                                      np.asarray(matrix, np.float64), img.shape[:2])
+        return results
 
 
 @TRANSFORMS.register_module()
-class TokenLabelRotate(Rotate):
+class TokenLabelRotate(_LabelAwareWarp, Rotate):
     """mmpretrain ``Rotate`` that rotates ``results['token_label']`` with the image
     (same angle and centre). Arguments as ``Rotate``."""
 
-    def transform(self, results: dict) -> dict:
-        if self.random_disable():
-            return results
-        angle = self.random_negative(self.angle if self.angle is not None else self.random_magnitude())
-        img = results['img']
+    def _warp(self, img: np.ndarray, angle: float) -> Tuple[np.ndarray, np.ndarray]:
         h, w = img.shape[:2]
         center = self.center if self.center is not None else ((w - 1) * 0.5, (h - 1) * 0.5)
-        results['img'] = mmcv.imrotate(img, angle, center=center, scale=self.scale,
-                                       border_value=self.pad_val,
-                                       interpolation=self.interpolation).astype(img.dtype)
+        out = mmcv.imrotate(img, angle, center=center, scale=self.scale,
+                            border_value=self.pad_val, interpolation=self.interpolation)
         # mmcv.imrotate's own matrix (positive angle = clockwise)
-        return _warp_results(results, cv2.getRotationMatrix2D(tuple(center), -angle, self.scale),
-                             (h, w))
+        return out, cv2.getRotationMatrix2D(tuple(center), -angle, self.scale)
 
 
 @TRANSFORMS.register_module()
-class TokenLabelShear(Shear):
+class TokenLabelShear(_LabelAwareWarp, Shear):
     """mmpretrain ``Shear`` that shears ``results['token_label']`` with the image
     (same magnitude and direction). Arguments as ``Shear``."""
 
-    def transform(self, results: dict) -> dict:
-        if self.random_disable():
-            return results
-        m = self.random_negative(self.magnitude if self.magnitude is not None
-                                 else self.random_magnitude())
-        img = results['img']
-        results['img'] = mmcv.imshear(img, m, direction=self.direction, border_value=self.pad_val,
-                                      interpolation=self.interpolation).astype(img.dtype)
+    def _warp(self, img: np.ndarray, m: float) -> Tuple[np.ndarray, np.ndarray]:
+        out = mmcv.imshear(img, m, direction=self.direction, border_value=self.pad_val,
+                           interpolation=self.interpolation)
         # mmcv.imshear's matrix: x' = x + m * y (horizontal), y' = y + m * x (vertical)
-        matrix = [[1, m, 0], [0, 1, 0]] if self.direction == 'horizontal' else [[1, 0, 0], [m, 1, 0]]
-        return _warp_results(results, np.array(matrix, np.float64), img.shape[:2])
+        return out, [[1, m, 0], [0, 1, 0]] if self.direction == 'horizontal' else [[1, 0, 0],
+                                                                                    [m, 1, 0]]
 
 
 @TRANSFORMS.register_module()
-class TokenLabelTranslate(Translate):
+class TokenLabelTranslate(_LabelAwareWarp, Translate):
     """mmpretrain ``Translate`` that shifts ``results['token_label']`` with the image
     (same offset, a fraction ``magnitude`` of the image size). Arguments as ``Translate``."""
 
-    def transform(self, results: dict) -> dict:
-        if self.random_disable():
-            return results
-        m = self.random_negative(self.magnitude if self.magnitude is not None
-                                 else self.random_magnitude())
-        img = results['img']
+    def _warp(self, img: np.ndarray, m: float) -> Tuple[np.ndarray, np.ndarray]:
         h, w = img.shape[:2]
         offset = m * (w if self.direction == 'horizontal' else h)
-        results['img'] = mmcv.imtranslate(img, offset, direction=self.direction,
-                                          border_value=self.pad_val,
-                                          interpolation=self.interpolation).astype(img.dtype)
-        matrix = ([[1, 0, offset], [0, 1, 0]] if self.direction == 'horizontal'
-                  else [[1, 0, 0], [0, 1, offset]])
-        return _warp_results(results, np.array(matrix, np.float64), (h, w))
+        out = mmcv.imtranslate(img, offset, direction=self.direction, border_value=self.pad_val,
+                               interpolation=self.interpolation)
+        return out, ([[1, 0, offset], [0, 1, 0]] if self.direction == 'horizontal'
+                     else [[1, 0, 0], [0, 1, offset]])
 
