@@ -1,60 +1,104 @@
 #!/usr/bin/env bash
-# Quick start in one command: set up the environment, make the embedded default data, train a
-# tiny UniFormer classifier with mmpretrain on it, test it and print the accuracy and wall time.
+# Quick start in one command: set up the environment, then for every task make its embedded
+# default data, train a tiny UniFormer on it with `mim train`, test the untrained and the trained
+# model with `mim test`, and end with one table: task, metric, untrained, trained, wall time.
 #
-#   bash tools/quickstart.sh
+#   bash tools/quickstart.sh                 # every task: cls, video, det
+#   bash tools/quickstart.sh --task det      # one task (repeat --task for several)
 #
+# Tasks (config, data made by a generator in tools/data/):
+#   cls    mmpretrain  projects/quickstart/configs/uniformer_tiny_shapes.py        data/shapes_cls
+#   video  mmaction2   projects/quickstart/configs/uniformer_tiny_motion.py        data/motion_video
+#   det    mmdet       projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py
+#                                                                                  data/shapes_coco
 # Environment: MMUNIFORMER_VENV (venv, default ~/.venvs/mmuniformer, as tools/setup_env.sh),
-# QUICKSTART_WORK_DIR (default work_dirs/quickstart). Data: data/shapes_cls (made if missing).
-# On 2 CPU cores the training and test take a few minutes; a GPU is used when there is one.
+# QUICKSTART_WORK_DIR (default work_dirs/quickstart; one sub-folder per task),
+# QUICKSTART_SKIP_SETUP=1 skips tools/setup_env.sh (an environment that is already complete).
+# On 2 CPU cores each task takes a few minutes; a GPU is used when there is one.
 set -euo pipefail
 
-start=$(date +%s)
+all_tasks=(cls video det)
+tasks=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --task)
+      [ $# -ge 2 ] || { echo "--task needs a value: ${all_tasks[*]}" >&2; exit 2; }
+      tasks+=("$2"); shift 2 ;;
+    --task=*) tasks+=("${1#--task=}"); shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "unknown argument '$1'; usage: bash tools/quickstart.sh [--task ${all_tasks[*]// /|}]" >&2
+       exit 2 ;;
+  esac
+done
+[ ${#tasks[@]} -gt 0 ] || tasks=("${all_tasks[@]}")
+for task in "${tasks[@]}"; do
+  case " ${all_tasks[*]} " in
+    *" $task "*) ;;
+    *) echo "unknown task '$task'; choose from: ${all_tasks[*]}" >&2; exit 2 ;;
+  esac
+done
+
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 venv=${MMUNIFORMER_VENV:-$HOME/.venvs/mmuniformer}
-config=projects/quickstart/configs/uniformer_tiny_shapes.py
-data_root=data/shapes_cls
-work_dir=${QUICKSTART_WORK_DIR:-work_dirs/quickstart}
+work_root=${QUICKSTART_WORK_DIR:-work_dirs/quickstart}
 
 log() { printf '[quickstart] %s\n' "$*"; }
 
-log "setting up the environment (fast when it is already complete)"
-bash tools/setup_env.sh
+if [ "${QUICKSTART_SKIP_SETUP:-0}" != 1 ]; then
+  log "setting up the environment (fast when it is already complete)"
+  bash tools/setup_env.sh
+fi
 # shellcheck disable=SC1091
 . "$venv/bin/activate"
 
-if [ -f "$data_root/classes.txt" ]; then
-  log "using the existing data in $data_root"
-else
-  log "generating the shapes_cls data in $data_root"
-  python tools/data/make_shapes_cls.py --out "$data_root"
-fi
-
-# One intra-op thread: the model is tiny, and on a small CPU shared with other jobs
-# (or with the data-loading worker) torch's multi-threaded ops wait on each other at
-# every op. Measured on 2 busy cores: 0.1-0.2 s per iteration with 1 thread, 1-2 s with 2.
+# One intra-op thread: the models are tiny, and on a small CPU shared with other jobs (or
+# with the data-loading worker) torch's multi-threaded ops wait on each other at every op.
+# Measured on 2 busy cores: 0.1-0.2 s per classification iteration with 1 thread, 1-2 s with 2.
 # Set OMP_NUM_THREADS yourself to override.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
-mkdir -p "$work_dir"
-train_start=$(date +%s)
-log "training: mim train mmpretrain $config --work-dir $work_dir"
-mim train mmpretrain "$config" --work-dir "$work_dir" 2>&1 | tee "$work_dir/quickstart_train.log"
-train_end=$(date +%s)
+# task -> "library config data_root marker generator"
+spec() {
+  case "$1" in
+    cls) echo "mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py data/shapes_cls" \
+              "classes.txt tools/data/make_shapes_cls.py" ;;
+    video) echo "mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py data/motion_video" \
+                "classes.txt tools/data/make_motion_video.py" ;;
+    det) echo "mmdet projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py" \
+              "data/shapes_coco annotations/instances_val.json tools/data/make_coco_instances.py" ;;
+  esac
+}
 
-# mmengine records the path of the last checkpoint it saved in WORK_DIR/last_checkpoint.
-checkpoint=$(cat "$work_dir/last_checkpoint")
-log "testing: mim test mmpretrain $config --checkpoint $checkpoint"
-mim test mmpretrain "$config" --checkpoint "$checkpoint" --work-dir "$work_dir" 2>&1 \
-  | tee "$work_dir/quickstart_test.log"
-end=$(date +%s)
+rows=()
+for task in "${tasks[@]}"; do
+  read -r lib config data_root marker generator <<< "$(spec "$task")"
+  work_dir="$work_root/$task"
+  mkdir -p "$work_dir"
+  start=$(date +%s)
+  if [ -f "$data_root/$marker" ]; then
+    log "$task: using the existing data in $data_root"
+  else
+    log "$task: generating the data in $data_root"
+    python "$generator" --out "$data_root"
+  fi
 
-accuracy=$(grep -o 'accuracy/top1: [0-9.]*' "$work_dir/quickstart_test.log" | tail -n 1 | cut -d' ' -f2)
-if [ -z "$accuracy" ]; then
-  log "no top-1 accuracy found in $work_dir/quickstart_test.log"
-  exit 1
-fi
-log "checkpoint: $checkpoint"
-log "top-1 accuracy on the val split (8 classes, chance 12.5%): ${accuracy}%"
-log "wall time: training $((train_end - train_start)) s, total $((end - start)) s"
+  log "$task: mim test $lib with the untrained model"
+  python tools/misc/untrained_checkpoint.py "$config" "$work_dir/untrained.pth"
+  mim test "$lib" "$config" --checkpoint "$work_dir/untrained.pth" --work-dir "$work_dir" 2>&1 \
+    | tee "$work_dir/test_untrained.log"
+
+  log "$task: mim train $lib $config --work-dir $work_dir"
+  mim train "$lib" "$config" --work-dir "$work_dir" 2>&1 | tee "$work_dir/train.log"
+  # mmengine records the path of the last checkpoint it saved in WORK_DIR/last_checkpoint.
+  checkpoint=$(cat "$work_dir/last_checkpoint")
+  log "$task: mim test $lib $config --checkpoint $checkpoint"
+  mim test "$lib" "$config" --checkpoint "$checkpoint" --work-dir "$work_dir" 2>&1 \
+    | tee "$work_dir/test_trained.log"
+  end=$(date +%s)
+  rows+=(--row "$task" "$work_dir/test_untrained.log" "$work_dir/test_trained.log"
+         "$((end - start))")
+done
+
+log "results (val splits of the generated data; wall time: data, training and both tests)"
+python tools/misc/quickstart_table.py "${rows[@]}" | tee "$work_root/results.md"
