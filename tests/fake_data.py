@@ -127,3 +127,26 @@ def write_fake_videos(root: str, datasets: Sequence[str] = tuple(VIDEO_LAYOUTS),
             os.makedirs(osp.dirname(path), exist_ok=True)
             with open(path, 'w') as f:
                 f.write('\n'.join(lines) + '\n')
+
+
+def set_labels(ann_file: str, labels: Sequence[int]) -> None:
+    """Rewrite the label (the last field) of each line of a ``path [frames] label`` list."""
+    with open(ann_file) as f:
+        lines = [line.split() for line in f if line.strip()]
+    if len(lines) != len(labels):
+        raise ValueError(f'{ann_file} lists {len(lines)} samples, got {len(labels)} labels')
+    with open(ann_file, 'w') as f:
+        f.write(''.join(' '.join(fields[:-1] + [str(int(label))]) + '\n'
+                        for fields, label in zip(lines, labels)))
+
+
+def half_right_labels(scores) -> Tuple[list, float]:
+    """Labels that make a classifier with these ``(N, K)`` scores exactly half right.
+
+    Even samples get their top-scored class, odd ones their lowest-scored class (outside
+    any top-5 when ``K > 5``). Returns the labels and the expected top-1 (= top-5) accuracy
+    in percent, ``100 * ceil(N / 2) / N``.
+    """
+    labels = [int(s.argmax()) if i % 2 == 0 else int(s.argmin()) for i, s in enumerate(scores)]
+    n = len(labels)
+    return labels, 100.0 * ((n + 1) // 2) / n

@@ -1,12 +1,15 @@
-"""Independent functional reference of the official UniFormer image classifier.
+"""Independent functional reference of the official UniFormer classifiers (image and video).
 
-Written from the architecture facts only (``/work/shared/FACTS.md`` section 1), on
-plain ``torch.nn.functional`` calls over a state dict in the **official** key
-layout. It stands in for the official implementation, which the project does not
-vendor, so that tests can check that converted checkpoints reproduce the official
-outputs. It deliberately does not import ``mmuniformer``.
+Written from the architecture of the official release (Sense-X/UniFormer
+image_classification/models/uniformer.py and video_classification/slowfast/models/
+uniformer.py) and the paper (arXiv 2201.09450, section 3), on plain
+``torch.nn.functional`` calls over a state dict in the **official** key layout. It stands
+in for the official implementation, which the project does not vendor, so that tests can
+check that converted checkpoints reproduce the official outputs. It deliberately does
+not import ``mmuniformer``.
 
-Layouts: images ``(B, C, H, W)``; tokens ``(B, N, C)`` with ``N = H * W``.
+Layouts: images ``(B, C, H, W)``, video ``(B, C, T, H, W)``; tokens ``(B, N, C)`` with
+``N = H * W`` (``T * H * W``).
 """
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -136,20 +139,25 @@ def _bn(sd: StateDict, p: str, x: torch.Tensor) -> torch.Tensor:
                         sd[f'{p}.bias'], training=False, eps=BN_EPS)
 
 
-def _conv(sd: StateDict, p: str, x: torch.Tensor, stride: int = 1, padding: int = 0,
+def _conv(sd: StateDict, p: str, x: torch.Tensor, stride=1, padding=0,
           groups: int = 1) -> torch.Tensor:
-    return F.conv2d(x, sd[f'{p}.weight'], sd.get(f'{p}.bias'), stride, padding, 1, groups)
+    """2-D or 3-D convolution, after the dimension of the stored kernel."""
+    conv = F.conv3d if sd[f'{p}.weight'].dim() == 5 else F.conv2d
+    return conv(x, sd[f'{p}.weight'], sd.get(f'{p}.bias'), stride, padding, 1, groups)
 
 
 def _linear(sd: StateDict, p: str, x: torch.Tensor) -> torch.Tensor:
     return F.linear(x, sd[f'{p}.weight'], sd[f'{p}.bias'])
 
 
+def _ln(sd: StateDict, p: str, x: torch.Tensor, eps: float = GLOBAL_LN_EPS) -> torch.Tensor:
+    """LayerNorm over the last dimension (tokens ``(B, N, C)``)."""
+    return F.layer_norm(x, x.shape[-1:], sd[f'{p}.weight'], sd[f'{p}.bias'], eps)
+
+
 def _ln_channels(sd: StateDict, p: str, x: torch.Tensor, eps: float) -> torch.Tensor:
-    """LayerNorm over the channels of a ``(B, C, H, W)`` map (channels-last)."""
-    c = x.shape[1]
-    y = F.layer_norm(x.permute(0, 2, 3, 1), (c, ), sd[f'{p}.weight'], sd[f'{p}.bias'], eps)
-    return y.permute(0, 3, 1, 2)
+    """LayerNorm over the channels of a ``(B, C, *S)`` map (channels-last)."""
+    return _ln(sd, p, x.movedim(1, -1), eps).movedim(-1, 1)
 
 
 def _gamma(sd: StateDict, p: str, which: int, x: torch.Tensor) -> torch.Tensor:
@@ -195,10 +203,8 @@ def _global_block(sd: StateDict, p: str, x: torch.Tensor, head_dim: int) -> torc
     b, c, h, w = x.shape
     x = x + _conv(sd, f'{p}.pos_embed', x, padding=1, groups=c)
     t = x.flatten(2).transpose(1, 2)  # (B, N, C)
-    y = F.layer_norm(t, (c, ), sd[f'{p}.norm1.weight'], sd[f'{p}.norm1.bias'], GLOBAL_LN_EPS)
-    t = t + _gamma(sd, p, 1, _attention(sd, f'{p}.attn', y, head_dim))
-    y = F.layer_norm(t, (c, ), sd[f'{p}.norm2.weight'], sd[f'{p}.norm2.bias'], GLOBAL_LN_EPS)
-    y = _linear(sd, f'{p}.mlp.fc2', F.gelu(_linear(sd, f'{p}.mlp.fc1', y)))
+    t = t + _gamma(sd, p, 1, _attention(sd, f'{p}.attn', _ln(sd, f'{p}.norm1', t), head_dim))
+    y = _linear(sd, f'{p}.mlp.fc2', F.gelu(_linear(sd, f'{p}.mlp.fc1', _ln(sd, f'{p}.norm2', t))))
     t = t + _gamma(sd, p, 2, y)
     return t.transpose(1, 2).reshape(b, c, h, w)
 
@@ -246,3 +252,69 @@ def reference_forward(state_dict: StateDict,
         aux = _linear(sd, 'aux_head', feats.flatten(2).transpose(1, 2))  # (B, N, classes)
         logits = logits + aux_weight * aux.max(dim=1)[0]
     return logits
+
+
+# ----------------------------------------------------------------------------- video
+def official_video_shapes(depths: Sequence[int], dims: Sequence[int], num_classes: int = 400,
+                          split: bool = False, std: bool = False) -> Dict[str, Tuple[int, ...]]:
+    """Shapes of an official video state dict (video_classification/slowfast/models/
+    uniformer.py): the image keys with 5-D kernels (stage-1 embed 3x4x4, stages 2-4 1x2x2,
+    or 3x2x2 with ``std``, DPE 3x3x3, local MHRA 5x5x5, 1x1x1 point-wise convs) plus
+    ``t_norm``/``t_attn`` in the global blocks with ``split``."""
+    shapes = {}
+    for key, shape in official_shapes(depths, dims, num_classes=num_classes).items():
+        if len(shape) == 4:
+            if key.startswith('patch_embed'):
+                kt = 3 if key.startswith('patch_embed1') or std else 1
+            else:
+                kt = shape[2]  # cubic kernels: DPE 3x3x3, local 5x5x5, point-wise 1x1x1
+            shape = shape[:2] + (kt, ) + shape[2:]
+        shapes[key] = shape
+    if split:
+        for i in (2, 3):
+            c = dims[i]
+            for j in range(depths[i]):
+                p = f'blocks{i + 1}.{j}'
+                shapes.update({f'{p}.t_norm.weight': (c, ), f'{p}.t_norm.bias': (c, ),
+                               f'{p}.t_attn.qkv.weight': (3 * c, c), f'{p}.t_attn.qkv.bias': (3 * c, ),
+                               f'{p}.t_attn.proj.weight': (c, c), f'{p}.t_attn.proj.bias': (c, )})
+    return shapes
+
+
+def reference_video_forward(sd: StateDict, x: torch.Tensor, depths: Sequence[int],
+                            head_dim: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Official video classifier in eval mode on ``(B, 3, T, H, W)``: returns the
+    final features ``(B, C4, T', H/32, W/32)`` and the logits ``(B, num_classes)``.
+
+    Global blocks with ``t_attn`` keys are the "split" blocks: attention over T per
+    location, then over H*W per frame with the residual from before the temporal step.
+    """
+    for i, depth in enumerate(depths):
+        p = f'patch_embed{i + 1}'
+        kt = sd[f'{p}.proj.weight'].shape[2]
+        x = _conv(sd, f'{p}.proj', x, stride=(2, 4, 4) if i == 0 else (1, 2, 2), padding=(kt // 2, 0, 0))
+        x = _ln_channels(sd, f'{p}.norm', x, PLAIN_LN_EPS)
+        for j in range(depth):
+            p = f'blocks{i + 1}.{j}'
+            if i < 2:
+                x = _local_block(sd, p, x)
+                continue
+            c = x.shape[1]
+            x = x + _conv(sd, f'{p}.pos_embed', x, padding=1, groups=c)
+            b, _, t, h, w = x.shape
+            thwc = x.permute(0, 2, 3, 4, 1)  # (B, T, H, W, C)
+            if f'{p}.t_attn.qkv.weight' in sd:
+                seq = thwc.permute(0, 2, 3, 1, 4).reshape(b * h * w, t, c)
+                seq = seq + _attention(sd, f'{p}.t_attn', _ln(sd, f'{p}.t_norm', seq), head_dim)
+                frames = seq.reshape(b, h, w, t, c).permute(0, 3, 1, 2, 4).reshape(b * t, h * w, c)
+                tok = thwc.reshape(b * t, h * w, c) + _attention(
+                    sd, f'{p}.attn', _ln(sd, f'{p}.norm1', frames), head_dim)
+                tok = tok.reshape(b, t * h * w, c)
+            else:  # joint attention over T*H*W tokens
+                tok = thwc.reshape(b, t * h * w, c)
+                tok = tok + _attention(sd, f'{p}.attn', _ln(sd, f'{p}.norm1', tok), head_dim)
+            hidden = F.gelu(_linear(sd, f'{p}.mlp.fc1', _ln(sd, f'{p}.norm2', tok)))
+            tok = tok + _linear(sd, f'{p}.mlp.fc2', hidden)
+            x = tok.reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)
+    feats = _bn(sd, 'norm', x)
+    return feats, _linear(sd, 'head', feats.flatten(2).mean(-1))
