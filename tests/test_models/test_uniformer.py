@@ -105,15 +105,41 @@ def test_sdpa_equals_explicit():
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-def test_attention_first_row():
+@pytest.mark.parametrize('use_sdpa', [True, False])
+def test_attention_against_torch_multihead_attention(use_sdpa):
+    """Output and first attention row against ``nn.MultiheadAttention`` given the same
+    weights (official layout: one qkv Linear, rows q | k | v, heads as contiguous
+    ``head_dim`` chunks), and the first row once more by hand for one sample."""
     torch.manual_seed(0)
-    attn = Attention(32, 4, use_sdpa=False).eval()
-    x = torch.randn(2, 10, 32)
-    out, row = attn(x, return_first_row=True)
-    q, k, _ = attn._qkv(x)
-    full = ((q @ k.transpose(-2, -1)) * attn.scale).softmax(-1)
-    torch.testing.assert_close(row, full[:, :, 0, 1:].mean(1))
-    torch.testing.assert_close(out, attn(x))
+    dim, heads, n = 32, 4, 10
+    attn = Attention(dim, heads, use_sdpa=use_sdpa).eval()
+    ref = nn.MultiheadAttention(dim, heads, batch_first=True).eval()
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(attn.qkv.weight)
+        ref.in_proj_bias.copy_(attn.qkv.bias)
+        ref.out_proj.weight.copy_(attn.proj.weight)
+        ref.out_proj.bias.copy_(attn.proj.bias)
+    x = torch.randn(2, n, dim)
+    with torch.no_grad():
+        out, row = attn(x, return_first_row=True)
+        expect, weights = ref(x, x, x, need_weights=True, average_attn_weights=True)
+    assert row.shape == (2, n - 1)
+    torch.testing.assert_close(out, expect, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(row, weights[:, 0, 1:], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(out, attn(x))  # the row does not change the output
+
+    # by hand for sample 1: per head h, softmax_j(q0 . k_j / sqrt(head_dim)) over all n
+    # tokens, then the mean over heads of the entries j = 1..n-1
+    d = dim // heads
+    w, b = attn.qkv.weight.detach(), attn.qkv.bias.detach()
+    probs = []
+    for h in range(heads):
+        rows = slice(h * d, (h + 1) * d)
+        q0 = x[1, 0] @ w[rows].T + b[rows]
+        keys = x[1] @ w[dim + h * d:dim + (h + 1) * d].T + b[dim + h * d:dim + (h + 1) * d]
+        logits = torch.tensor([float(q0 @ keys[j]) for j in range(n)]) / d**0.5
+        probs.append(logits.exp() / logits.exp().sum())
+    torch.testing.assert_close(row[1], torch.stack(probs).mean(0)[1:], atol=1e-6, rtol=1e-5)
 
 
 def test_layer_scale_placement():
@@ -190,21 +216,7 @@ def test_video_3d_shapes():
     assert model.patch_embed1.proj.stride == (2, 4, 4)
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(arch='tiny'), 'unknown UniFormer arch'),
-    (dict(arch=dict(depths=(1, 1, 1, 1))), 'lacks'),
-    (dict(arch=dict(depths=(1, 1, 1, 1), embed_dims=(8, 8, 24, 24), head_dim=16)), 'not divisible'),
-    (dict(stage3_mode='shifted'), 'stage3_mode must be one of'),
-    (dict(stage3_mode='window', window_size=0), 'window_size must be a positive int'),
-    (dict(stage3_mode='window', window_size=7.5), 'window_size must be a positive int'),
-    (dict(out_indices=(4, )), 'out_indices must be stage indices'),
-    (dict(out_norm='gn'), 'out_norm must be one of'),
-    (dict(frozen_stages=4), 'frozen_stages must be in'),
-    (dict(ndim=3, stage3_mode='window'), '2-D inputs only'),
-])
-def test_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        UniFormer(**kwargs)
+# bad arguments: tests/test_validation.py lists them for both backbones
 
 
 @pytest.mark.parametrize('shape, message', [
