@@ -1,4 +1,5 @@
-# UniFormer-S fine-tuned at 384 from the 224 model (FACTS: 21.55M params, 11.87 GFLOPs):
+# UniFormer-S fine-tuned at 384 from the 224 model (21.55M params, 11.87 GFLOPs by fvcore on
+# the official implementation):
 # AdamW lr 5e-6 at batch 512, wd 1e-8, 5 warm-up epochs, 30 epochs.
 _base_ = ['./uniformer_s_in1k.py']
 image_size = 384

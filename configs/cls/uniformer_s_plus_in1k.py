@@ -1,4 +1,4 @@
 # UniFormer-S-dagger (overlapped conv stem, head_dim 32) on ImageNet-1K at 224
-# (paper: 24M params, 4.2 GFLOPs, 83.4 top-1).
+# (paper Table 2: 24M params, 4.2 GFLOPs, 83.4 top-1).
 _base_ = ['./uniformer_s_in1k.py']
-model = dict(backbone=dict(arch='small_plus', drop_path_rate=0.1))
+model = dict(backbone=dict(arch='small_plus'))
