@@ -86,23 +86,66 @@ class UniFormerBase(BaseModule):
     #: the architecture table of the subclass (used to name the arch of a checkpoint)
     arch_zoo: Dict[str, dict] = {}
 
-    def __init__(self, init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
+    def __init__(self,
+                 arch: Tuple[Optional[str], dict],
+                 video_options: Dict[str, Tuple[object, object]],
+                 in_channels: int = 3,
+                 ndim: int = 2,
+                 out_indices: Union[int, Sequence[int]] = (3, ),
+                 out_norm: Optional[str] = 'bn',
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 layer_scale_init: float = 1e-6,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 use_sdpa: bool = True,
+                 attn_fp32: bool = False,
+                 temporal_stride: int = 2,
+                 inflate: str = 'average',
+                 out_tuple: bool = True,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        """Check and store the contract arguments (the subclasses' ``**kwargs``).
 
-    def _setup_contract(self, arch: Tuple[Optional[str], dict], in_channels: int, ndim: int,
-                        out_indices: Union[int, Sequence[int]], out_norm: Optional[str],
-                        frozen_stages: int, norm_eval: bool, with_cp: bool, inflate: str,
-                        out_tuple: bool, video_options: Dict[str, Tuple[object, object]]
-                        ) -> None:
-        """Check and store the contract arguments.
-
-        ``arch`` is :func:`resolve_arch`'s ``(name, dict)``. ``video_options`` maps the
-        name of each video-only argument to ``(value, default)``: with ``ndim=2`` a
-        value other than the default has no effect and is refused.
+        Args:
+            arch: :func:`resolve_arch`'s ``(name, dict)``.
+            video_options: the subclass's video-only arguments, ``{name: (value, default)}``;
+                with ``ndim=2`` a value other than the default has no effect and is refused
+                (``temporal_stride`` and ``inflate`` are added here).
+            in_channels: input channels.
+            ndim: 2 for images ``(B, C, H, W)``, 3 for video ``(B, C, T, H, W)``.
+            out_indices: stages (0-3) whose outputs are returned.
+            out_norm: ``'bn'``: the official classification BatchNorm ``norm`` on the last
+                stage's output; ``'ln'``: a LayerNorm ``norm{i+1}`` on each returned stage
+                (det/seg/pose); None: no output norm.
+            drop_rate / attn_drop_rate / drop_path_rate: dropout, attention dropout and the
+                maximum stochastic-depth rate (linearly increasing over blocks).
+            layer_scale_init: initial value of the layer scales of the arch's
+                ``layer_scale_stages``.
+            frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none), re-applied in
+                ``train()``.
+            norm_eval: keep BatchNorms in eval mode while training.
+            with_cp: gradient checkpointing per block.
+            use_sdpa: attention through ``F.scaled_dot_product_attention``.
+            attn_fp32: attention in float32 with autocast off (the official ``_fp32``
+                light video models).
+            temporal_stride: video only, temporal stride of the first embedding (official 2).
+            inflate: video only, how ``Pretrained`` 2-D (ImageNet) kernels become 3-D:
+                ``'average'`` repeats the kernel over the ``k_t`` taps and divides by ``k_t``
+                (official), ``'center'`` puts it in the middle tap (mmaction2).
+            out_tuple: return a tuple (mmpretrain/mmdet/mmseg/mmpose); False returns the
+                feature of a one-element ``out_indices`` as a tensor (mmaction2 heads).
+            init_cfg: mmengine init config; ``Pretrained`` accepts official checkpoints
+                (:func:`mmuniformer.checkpoint.load_uniformer_checkpoint`) with ``prefix``
+                and ``strict``.
         """
+        super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
         if ndim not in (2, 3):
             raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim!r}')
-        check_positive_int(in_channels=in_channels)
+        check_positive_int(in_channels=in_channels, temporal_stride=temporal_stride)
+        video_options = dict(video_options, temporal_stride=(temporal_stride, 2),
+                             inflate=(inflate, 'average'))
         if ndim == 2:
             ignored = {k: v for k, (v, default) in video_options.items() if v != default}
             if ignored:
@@ -125,33 +168,33 @@ class UniFormerBase(BaseModule):
             raise ValueError(f'out_tuple=False returns one tensor: it needs exactly one out index, '
                              f'got {out_indices}')
         self.arch_name, self.arch = arch
-        arch = self.arch
-        self.in_channels = in_channels
-        self.ndim = ndim
-        self.out_indices = out_indices
-        self.out_norm = out_norm
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.inflate = inflate
-        self.out_tuple = out_tuple
-        self.embed_dims = tuple(arch['embed_dims'])
+        self.embed_dims = tuple(self.arch['embed_dims'])
         self.num_features = self.embed_dims[-1]
+        self.in_channels, self.ndim, self.out_indices, self.out_norm = (
+            in_channels, ndim, out_indices, out_norm)
+        self.drop_rate, self.attn_drop_rate, self.drop_path_rate = (
+            drop_rate, attn_drop_rate, drop_path_rate)
+        self.layer_scale_init, self.frozen_stages, self.norm_eval, self.with_cp = (
+            layer_scale_init, frozen_stages, norm_eval, with_cp)
+        self.use_sdpa, self.attn_fp32, self.temporal_stride, self.inflate, self.out_tuple = (
+            use_sdpa, attn_fp32, temporal_stride, inflate, out_tuple)
 
-    def _build_stages(self, drop_rate: float, drop_path_rate: float, layer_scale_init: float,
-                      make_global: Callable[[int, int, int, dict], nn.Module]) -> None:
+    def _build_stages(self, make_global: Callable[[int, int, int, dict], nn.Module]) -> None:
         """Build ``blocks{1..4}``: local blocks in stages 1-2 and
         ``make_global(stage, index, dim, common_kwargs)`` in stages 3-4, with stochastic
         depth growing linearly over all blocks and layer scale in the arch's stages."""
         depths = self.arch['depths']
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        dpr = torch.linspace(0, self.drop_path_rate, sum(depths)).tolist()
         start = 0
         for i, (depth, dim) in enumerate(zip(depths, self.embed_dims)):
-            ls = layer_scale_init if i in self.arch['layer_scale_stages'] else None
+            ls = self.layer_scale_init if i in self.arch['layer_scale_stages'] else None
             blocks = []
             for j in range(depth):
-                common = dict(mlp_ratio=self.arch['mlp_ratio'], drop=drop_rate,
+                common = dict(mlp_ratio=self.arch['mlp_ratio'], drop=self.drop_rate,
                               drop_path=dpr[start + j], layer_scale=ls, ndim=self.ndim)
+                if i >= 2:
+                    common.update(attn_drop=self.attn_drop_rate, use_sdpa=self.use_sdpa,
+                                  attn_fp32=self.attn_fp32)
                 blocks.append(LocalBlock(dim, **common) if i < 2 else make_global(i, j, dim, common))
             start += depth
             self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))

@@ -6,7 +6,7 @@ for dense prediction at high resolution. Video models (``ndim=3``) use 3-D
 convolutions and joint spatio-temporal attention, or divided attention
 (``split``), and load inflated ImageNet weights.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -52,12 +52,6 @@ class UniFormer(UniFormerBase):
         arch: a name of :data:`ARCH_ZOO` or a dict with ``depths``, ``embed_dims``,
             ``head_dim`` and optionally ``stem`` ('plain'/'conv'), ``mlp_ratio``,
             ``layer_scale_stages``.
-        in_channels: input channels.
-        ndim: 2 for images ``(B, C, H, W)``, 3 for video ``(B, C, T, H, W)``.
-        out_indices: stages (0-3) whose outputs are returned.
-        out_norm: ``'bn'``: the official classification BatchNorm ``norm`` on the
-            last stage's output; ``'ln'``: a LayerNorm ``norm{i+1}`` on each returned
-            stage (dense-task models); None: no output norm.
         stage3_mode: 'global', 'window' (all stage-3 blocks windowed) or 'hybrid'
             (every ``hybrid_global_every``-th stage-3 block global, the rest windowed).
         window_size: stage-3 window side for 'window'/'hybrid'.
@@ -65,68 +59,37 @@ class UniFormer(UniFormerBase):
             same weights serve both (the blocks have no window-specific parameters):
             the paper trains segmentation with global attention and tests with
             ``window``/``hybrid`` (window 32); ``train()``/``eval()`` switch.
-        drop_rate / attn_drop_rate / drop_path_rate: dropout, attention dropout and
-            the maximum stochastic-depth rate (linearly increasing over blocks).
-        layer_scale_init: initial value of the layer-scale parameters.
-        frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none).
-        norm_eval: keep BatchNorms in eval mode while training.
-        with_cp: gradient checkpointing per block.
-        use_sdpa: attention through ``F.scaled_dot_product_attention``.
-        temporal_stride / temporal_kernel: video only, the stage-1 embed's temporal
-            stride and kernel (official: 2 and 3).
-        inflate: video only, how ``Pretrained`` 2-D (ImageNet) kernels become 3-D:
-            ``'average'`` repeats the 2-D kernel over the ``k_t`` time taps and divides
-            by ``k_t`` (official), ``'center'`` puts it in the middle tap, zeros elsewhere
-            (mmaction2). 3-D checkpoints load as they are.
+        temporal_kernel: video only, temporal kernel of the stage-1 embed (official 3).
         split: video only, divided space-time attention in stages 3-4
             (:class:`~mmuniformer.models.layers.SplitGlobalBlock`, official ``SPLIT``;
             extra ``t_norm``/``t_attn`` per block, initialised as a zero branch).
         std: video only, plain stem only: stages 2-4 embed with conv ``(3, 2, 2)``,
             stride ``(1, 2, 2)``, padding ``(1, 0, 0)`` (official ``STD``) instead of ``(1, 2, 2)``.
-        out_tuple: return a tuple of features (mmpretrain/mmdet/mmseg/mmpose); False
-            returns the single feature of a one-element ``out_indices`` as a tensor
-            (mmaction2's heads).
-        init_cfg: mmengine init config. ``Pretrained`` accepts official checkpoints
-            (see :func:`mmuniformer.checkpoint.load_uniformer_checkpoint`).
+        **kwargs: the contract arguments of :class:`UniFormerBase` (``in_channels``,
+            ``ndim``, ``out_indices``, ``out_norm``, drop rates, ``frozen_stages``,
+            ``norm_eval``, ``with_cp``, ``use_sdpa``, ``temporal_stride``, ``inflate``,
+            ``out_tuple``, ``init_cfg``, ...).
     """
 
     arch_zoo = ARCH_ZOO
 
     def __init__(self,
                  arch: Union[str, dict] = 'small',
-                 in_channels: int = 3,
-                 ndim: int = 2,
-                 out_indices: Sequence[int] = (3, ),
-                 out_norm: Optional[str] = 'bn',
                  stage3_mode: str = 'global',
                  window_size: int = 14,
                  hybrid_global_every: int = 4,
                  eval_stage3_mode: Optional[str] = None,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.,
-                 layer_scale_init: float = 1e-6,
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 use_sdpa: bool = True,
-                 temporal_stride: int = 2,
                  temporal_kernel: int = 3,
-                 inflate: str = 'average',
                  split: bool = False,
                  std: bool = False,
-                 out_tuple: bool = True,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self._setup_contract(
-            resolve_arch(arch, ARCH_ZOO, ARCH_DEFAULTS, 'UniFormer', ARCH_ALIASES), in_channels,
-            ndim, out_indices, out_norm, frozen_stages, norm_eval, with_cp, inflate, out_tuple,
-            video_options=dict(temporal_stride=(temporal_stride, 2),
-                               temporal_kernel=(temporal_kernel, 3), inflate=(inflate, 'average'),
-                               split=(split, False), std=(std, False)))
-        arch = self.arch
+                 **kwargs: Any) -> None:
+        super().__init__(
+            resolve_arch(arch, ARCH_ZOO, ARCH_DEFAULTS, 'UniFormer', ARCH_ALIASES),
+            video_options=dict(temporal_kernel=(temporal_kernel, 3), split=(split, False),
+                               std=(std, False)), **kwargs)
+        arch, ndim = self.arch, self.ndim
         check_positive_int(hybrid_global_every=hybrid_global_every,
-                           temporal_stride=temporal_stride, temporal_kernel=temporal_kernel)
+                           temporal_kernel=temporal_kernel)
         eval_stage3_mode = stage3_mode if eval_stage3_mode is None else eval_stage3_mode
         for name, mode in (('stage3_mode', stage3_mode), ('eval_stage3_mode', eval_stage3_mode)):
             if mode not in STAGE3_MODES:
@@ -142,25 +105,20 @@ class UniFormer(UniFormerBase):
         if std and arch['stem'] != 'plain':
             raise ValueError(f"std=True changes the plain stem's stage 2-4 embeds; arch stem "
                              f"{arch['stem']!r} already uses 3x3x3 convs there")
-        self.stage3_mode = stage3_mode
-        self.eval_stage3_mode = eval_stage3_mode
-        self.window_size = window_size
-        self.hybrid_global_every = hybrid_global_every
-        self.split = split
-        self.std = std
-        self._build_embeds(arch, in_channels, ndim, temporal_stride, temporal_kernel, std)
-        self.pos_drop = nn.Dropout(drop_rate)
+        self.stage3_mode, self.eval_stage3_mode = stage3_mode, eval_stage3_mode
+        self.window_size, self.hybrid_global_every = window_size, hybrid_global_every
+        self.split, self.std = split, std
+        self._build_embeds(arch, self.in_channels, ndim, self.temporal_stride, temporal_kernel, std)
+        self.pos_drop = nn.Dropout(self.drop_rate)
         num_heads = [dim // arch['head_dim'] for dim in arch['embed_dims']]
 
         def make_global(i: int, j: int, dim: int, common: dict) -> nn.Module:
             if split:
-                return SplitGlobalBlock(dim, num_heads[i], attn_drop=attn_drop_rate,
-                                        use_sdpa=use_sdpa, **common)
+                return SplitGlobalBlock(dim, num_heads[i], **common)
             window = self.stage3_windows(stage3_mode)[j] if i == 2 else None
-            return GlobalBlock(dim, num_heads[i], attn_drop=attn_drop_rate, window_size=window,
-                               use_sdpa=use_sdpa, **common)
+            return GlobalBlock(dim, num_heads[i], window_size=window, **common)
 
-        self._build_stages(drop_rate, drop_path_rate, layer_scale_init, make_global)
+        self._build_stages(make_global)
         self._build_out_norms()
         self._freeze_stages()
 

@@ -12,7 +12,7 @@ In video the same selection runs over all ``T*H*W`` tokens of a clip.
 Token scores travel through the blocks as an explicit tensor ``(B, N)`` (no
 module-level state).
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ...registry import MODELS
 from ..layers import (ConvEmbed, GlobalBlock, LayerScale, PatchEmbed, embed_stride,
                       map_to_tokens, tokens_to_map)
-from .base import UniFormerBase, check_positive_int, resolve_arch
+from .base import UniFormerBase, resolve_arch
 
 # Architecture table of the official light models (conv stem at stage 1 only).
 ARCH_ZOO_LIGHT: Dict[str, dict] = {
@@ -71,19 +71,10 @@ class HourglassBlock(GlobalBlock):
                  num_heads: int,
                  keep_ratio: float = 0.5,
                  trade_off: float = 0.5,
-                 mlp_ratio: float = 3.,
-                 qkv_bias: bool = True,
-                 drop: float = 0.,
-                 attn_drop: float = 0.,
-                 drop_path: float = 0.,
-                 layer_scale: Optional[float] = None,
-                 ndim: int = 2,
                  separate_fast_scale: bool = True,
-                 use_sdpa: bool = True,
-                 attn_fp32: bool = False) -> None:
-        super().__init__(dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
-                         attn_drop=attn_drop, drop_path=drop_path, layer_scale=layer_scale,
-                         ndim=ndim, use_sdpa=use_sdpa, attn_fp32=attn_fp32)
+                 **kwargs: Any) -> None:
+        kwargs.setdefault('mlp_ratio', 3.)
+        super().__init__(dim, num_heads, **kwargs)
         if not 0 < keep_ratio <= 1:
             raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
         if not 0 <= trade_off <= 1:
@@ -91,6 +82,7 @@ class HourglassBlock(GlobalBlock):
         self.keep_ratio = keep_ratio
         self.trade_off = trade_off
         self.separate_fast_scale = separate_fast_scale
+        layer_scale = kwargs.get('layer_scale')
         self.ls3 = (LayerScale(dim, layer_scale, True)
                     if layer_scale is not None and keep_ratio < 1 and separate_fast_scale
                     else nn.Identity())
@@ -175,40 +167,19 @@ class UniFormerLight(UniFormerBase):
     Args:
         arch: ``'xxs'``, ``'xs'`` or a dict with ``depths``, ``embed_dims``,
             ``head_dim`` and optionally ``mlp_ratio`` (3), ``layer_scale_stages``.
-        in_channels: input channels.
-        ndim: 2 for images ``(B, C, H, W)``, 3 for video ``(B, C, T, H, W)``.
-        out_indices: stages (0-3) whose feature maps are returned.
-        out_norm: ``'bn'``: the official classification BatchNorm ``norm`` on the
-            last stage's output; ``'ln'``: a LayerNorm ``norm{i+1}`` on each returned
-            stage (dense tasks); None: no output norm.
         out_score_token: also return the score token after ``norm_cls`` (a
             LayerNorm), shape ``(B, C_4)``, as the last output (for the training
-            loss of :class:`UniFormerLightClsHead`).
+            loss of :class:`UniFormerLightClsHead`); not with ``out_tuple=False``.
         keep_ratio: fraction of tokens kept by every stage-3/4 block but the first
             stage-3 block, which keeps all (official 0.5).
         trade_off: running-mean weight of new token scores (official 0.5; the first
             stage-3 block sets the scores).
-        drop_rate / attn_drop_rate / drop_path_rate: dropout, attention dropout and
-            the maximum stochastic-depth rate (linearly increasing over blocks).
-        layer_scale_init: initial value of the layer-scale parameters of the
-            stages in ``arch['layer_scale_stages']``.
-        frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none); the score
-            token belongs to stage 2, ``cls_upsample`` to stage 3.
-        norm_eval: keep BatchNorms in eval mode while training.
-        with_cp: gradient checkpointing per block.
-        use_sdpa: attention through ``F.scaled_dot_product_attention``.
-        attn_fp32: compute the attention of the hourglass blocks in float32 with
-            autocast off (the official ``Uniformer_light_fp32`` video models).
-        temporal_stride: video only, temporal stride of the stem's second conv
-            (official 2).
-        inflate: video only, how 2-D checkpoint kernels become 3-D when loaded:
-            ``'average'`` (official) or ``'center'`` (mmaction2).
-        out_tuple: return a tuple (mmpretrain/mmdet/mmseg); False returns the one
-            feature of a one-element ``out_indices`` as a tensor (mmaction2 heads);
-            not with ``out_score_token``.
-        init_cfg: mmengine init config. ``Pretrained`` accepts official checkpoints
-            (see :func:`mmuniformer.checkpoint.load_uniformer_checkpoint`); 2-D ones
-            are inflated for ``ndim=3``.
+        **kwargs: the contract arguments of :class:`UniFormerBase` (``in_channels``,
+            ``ndim``, ``out_indices``, ``out_norm``, drop rates, ``frozen_stages`` (the
+            score token belongs to stage 2, ``cls_upsample`` to stage 3), ``norm_eval``,
+            ``with_cp``, ``use_sdpa``, ``attn_fp32`` (the official
+            ``Uniformer_light_fp32`` video models), ``temporal_stride`` (the stem's second
+            conv), ``inflate``, ``out_tuple``, ``init_cfg``).
     """
 
     min_size_hint = 'H, W >= 29'
@@ -216,46 +187,25 @@ class UniFormerLight(UniFormerBase):
 
     def __init__(self,
                  arch: Union[str, dict] = 'xxs',
-                 in_channels: int = 3,
-                 ndim: int = 2,
-                 out_indices: Sequence[int] = (3, ),
-                 out_norm: Optional[str] = 'bn',
                  out_score_token: bool = False,
                  keep_ratio: float = 0.5,
                  trade_off: float = 0.5,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.,
-                 layer_scale_init: float = 1e-6,
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 use_sdpa: bool = True,
-                 attn_fp32: bool = False,
-                 temporal_stride: int = 2,
-                 inflate: str = 'average',
-                 out_tuple: bool = True,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self._setup_contract(
+                 **kwargs: Any) -> None:
+        super().__init__(
             resolve_arch(arch, ARCH_ZOO_LIGHT, ARCH_DEFAULTS_LIGHT, 'UniFormerLight',
-                         min_depths=(0, 0, 1, 1)),
-            in_channels, ndim, out_indices, out_norm, frozen_stages, norm_eval, with_cp, inflate,
-            out_tuple, video_options=dict(temporal_stride=(temporal_stride, 2),
-                                          inflate=(inflate, 'average')))
-        arch = self.arch
-        check_positive_int(temporal_stride=temporal_stride)
+                         min_depths=(0, 0, 1, 1)), video_options={}, **kwargs)
+        arch, ndim = self.arch, self.ndim
         if not 0 < keep_ratio <= 1:
             raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
         if not 0 <= trade_off <= 1:
             raise ValueError(f'trade_off must be in [0, 1], got {trade_off}')
-        if not out_tuple and out_score_token:
+        if not self.out_tuple and out_score_token:
             raise ValueError('out_tuple=False returns one tensor: it needs out_score_token=False')
         self.out_score_token = out_score_token
         dims = arch['embed_dims']
 
-        stem_strides = [2, 2] if ndim == 2 else [(1, 2, 2), (temporal_stride, 2, 2)]
-        self.patch_embed1 = ConvEmbed(in_channels, dims[0], stem_strides, ndim)
+        stem_strides = [2, 2] if ndim == 2 else [(1, 2, 2), (self.temporal_stride, 2, 2)]
+        self.patch_embed1 = ConvEmbed(self.in_channels, dims[0], stem_strides, ndim)
         embed_kernel = 2 if ndim == 2 else (1, 2, 2)
         for i in range(1, 4):
             self.add_module(f'patch_embed{i + 1}',
@@ -264,17 +214,15 @@ class UniFormerLight(UniFormerBase):
         self.score_pool = embed_stride(self.patch_embed4)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[2]))
         self.cls_upsample = nn.Linear(dims[2], dims[3])
-        self.pos_drop = nn.Dropout(drop_rate)
+        self.pos_drop = nn.Dropout(self.drop_rate)
 
         def make_global(i: int, j: int, dim: int, common: dict) -> nn.Module:
             first = i == 2 and j == 0  # the first stage-3 block keeps all tokens and sets scores
             return HourglassBlock(
                 dim, dim // arch['head_dim'], keep_ratio=1. if first else keep_ratio,
-                trade_off=1. if first else trade_off, attn_drop=attn_drop_rate,
-                separate_fast_scale=ndim == 2, use_sdpa=use_sdpa, attn_fp32=attn_fp32,
-                **common)
+                trade_off=1. if first else trade_off, separate_fast_scale=ndim == 2, **common)
 
-        self._build_stages(drop_rate, drop_path_rate, layer_scale_init, make_global)
+        self._build_stages(make_global)
         self._build_out_norms()
         if out_score_token:
             self.norm_cls = nn.LayerNorm(dims[-1])  # torch default eps, as the official model

@@ -7,7 +7,8 @@ Module attribute names follow the official release, so official state dicts map
 onto these modules key for key (see :mod:`mmuniformer.checkpoint`).
 """
 import contextlib
-from typing import Optional, Sequence, Tuple, Union
+import copy
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -318,28 +319,15 @@ class SplitGlobalBlock(GlobalBlock):
     windows; layer scale, if any, covers the spatial and MLP branches.
     """
 
-    def __init__(self,
-                 dim: int,
-                 num_heads: int,
-                 mlp_ratio: float = 4.,
-                 qkv_bias: bool = True,
-                 drop: float = 0.,
-                 attn_drop: float = 0.,
-                 drop_path: float = 0.,
-                 layer_scale: Optional[float] = None,
-                 ndim: int = 3,
-                 dpe_kernel: Union[int, Sequence[int]] = 3,
-                 norm_eps: float = 1e-6,
-                 use_sdpa: bool = True) -> None:
+    def __init__(self, dim: int, num_heads: int, ndim: int = 3, **kwargs: Any) -> None:
         if ndim != 3:
             raise ValueError(f'split (divided space-time) attention needs video inputs (ndim=3), '
                              f'got ndim={ndim}')
-        super().__init__(dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
-                         attn_drop=attn_drop, drop_path=drop_path, layer_scale=layer_scale,
-                         window_size=None, ndim=ndim, dpe_kernel=dpe_kernel, norm_eps=norm_eps,
-                         use_sdpa=use_sdpa)
-        self.t_norm = nn.LayerNorm(dim, eps=norm_eps)
-        self.t_attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, use_sdpa)
+        if kwargs.get('window_size') is not None:
+            raise ValueError('split (divided space-time) attention has no windows')
+        super().__init__(dim, num_heads, ndim=ndim, **kwargs)
+        self.t_norm = nn.LayerNorm(dim, eps=self.norm1.eps)
+        self.t_attn = copy.deepcopy(self.attn)  # same configuration; init_temporal_weights
         self.init_temporal_weights()
 
     def init_temporal_weights(self) -> None:
