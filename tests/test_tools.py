@@ -1,6 +1,7 @@
 """Tests of tools/analysis/flops.py and tools/convert_official.py.
 
-* params / FLOPs of the classifiers against the official fvcore figures (FACTS section 2);
+* params / FLOPs of the classifiers against fvcore's counts on the official implementation
+  (Sense-X/UniFormer image_classification/models/uniformer.py) and the paper's Table 2;
 * official-layout checkpoints (random weights, official key names) converted with the
   tool load into the configs' models and reproduce the independent functional
   reference of the official forward (``tests/reference_uniformer.py``);
@@ -8,11 +9,7 @@
 * both CLIs run end to end.
 """
 import copy
-import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Dict
@@ -24,26 +21,26 @@ pytest.importorskip('mmpretrain')
 
 from mmuniformer.analysis import (analyze_complexity, analyze_model, build_model_from_config,  # noqa: E402
                                   count_params_flops, input_shape_from_config, stage_breakdown)
-from mmuniformer.checkpoint import (model_to_official, official_to_mmuniformer,  # noqa: E402
-                                    mmuniformer_to_official, official_to_model)
+from mmuniformer.checkpoint import (convert_to_model, official_to_ours,  # noqa: E402
+                                    ours_to_official)
 from mmuniformer.models.layers import Attention  # noqa: E402
-try:  # tests/ as a package (tests/__init__.py) or as a plain directory
-    from .reference_uniformer import official_shapes, random_official_state_dict, reference_forward
-except ImportError:
-    from reference_uniformer import official_shapes, random_official_state_dict, reference_forward
+from tests.conftest import load_module, run_python  # noqa: E402
+from tests.reference_uniformer import (official_shapes, random_official_state_dict,  # noqa: E402
+                                       reference_forward)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLS = ROOT / 'configs' / 'cls'
 FLOPS_TOOL = ROOT / 'tools' / 'analysis' / 'flops.py'
 CONVERT_TOOL = ROOT / 'tools' / 'convert_official.py'
 
-# FACTS section 2 (fvcore on the official implementation): config, input side, M params, GFLOPs.
+# fvcore on the official implementation (Sense-X/UniFormer image_classification/models/
+# uniformer.py, 1000-class head): config, input side, M params, GFLOPs.
 TARGETS = {
     'small_224': ('uniformer_s_in1k.py', 224, 21.55, 3.64),
     'small_plus_224': ('uniformer_s_plus_in1k.py', 224, 24.03, 4.21),
     'base_224': ('uniformer_b_in1k.py', 224, 49.78, 8.27),
     'small_384': ('uniformer_s_in1k.py', 384, 21.55, 11.87),
-    # paper Table (ImageNet, 384): UniFormer-B (token labeling, aux head) 50M / 27.2G
+    # paper Table 2, UniFormer-B⋆ ↑384 (token labeling, aux head): 50M / 27.2G
     'base_384': ('uniformer_b_tl_in1k_384.py', 384, 50.0, 27.2),
 }
 # Official layouts of the checkpoints built in the tests: depths, head_dim, official_shapes kwargs.
@@ -54,13 +51,6 @@ OFFICIAL = {
     'base_ls': ((5, 8, 20, 7), 64, dict(stem='plain', layer_scale_stages=(2, 3))),
     'small_tl': ((3, 4, 8, 3), 32, dict(stem='plain', aux_head=True)),
 }
-
-
-def _load_tool(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f'_tool_{path.stem}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _official(name: str, seed: int = 0) -> Dict[str, torch.Tensor]:
@@ -87,7 +77,7 @@ def build() -> Callable[[str], torch.nn.Module]:
 
 @pytest.fixture(scope='module')
 def convert_tool() -> ModuleType:
-    return _load_tool(CONVERT_TOOL)
+    return load_module(CONVERT_TOOL)
 
 
 # ----------------------------------------------------------------------------- (a) FLOPs
@@ -177,11 +167,11 @@ def test_default_shape_from_config(build):
     # random conv-stem weights give logits ~1e4 (no LayerNorm after the BN stems): float64
     ('small_plus', 'uniformer_s_plus_in1k.py', 'float64'),
 ])
-def test_converted_checkpoint_reproduces_reference(build, convert_tool, name, config, dtype):
+def test_converted_checkpoint_reproduces_reference(build, name, config, dtype):
     depths, head_dim, kwargs = OFFICIAL[name]
     official = _official(name)
     model = build(config)
-    state_dict = convert_tool.convert({'model': official}, model)
+    state_dict = convert_to_model({'model': official}, model, 'mmpretrain')
     missing, unexpected = model.load_state_dict(state_dict, strict=True)
     assert not missing and not unexpected
     dtype = getattr(torch, dtype)
@@ -209,16 +199,13 @@ def test_converted_checkpoint_reproduces_reference(build, convert_tool, name, co
     assert (explicit - ref).abs().max().item() < 1e-4
 
 
-@pytest.mark.parametrize('config', ['uniformer_s_tl_in1k_384.py'])
-def test_token_labeling_checkpoint(build, convert_tool, config):
+def test_token_labeling_checkpoint(build):
     """Official token-labeling checkpoints carry ``aux_head``; the TL config's model
     reproduces ``head(pool) + 0.5 * max_tokens aux_head(tokens)``."""
-    if not (CLS / config).exists():
-        pytest.skip(f'{config} not written yet')
     depths, head_dim, _ = OFFICIAL['small_tl']
     official = _official('small_tl')
-    model = build(config)
-    state_dict = convert_tool.convert({'model': official}, model)
+    model = build('uniformer_s_tl_in1k_384.py')
+    state_dict = convert_to_model({'model': official}, model, 'mmpretrain')
     model.load_state_dict(state_dict, strict=True)
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -237,63 +224,58 @@ def test_round_trip_is_identity(name, extra):
         official = random_official_state_dict(official_shapes(extra.pop('depths'), **extra))
     else:
         official = _official(name)
-    backbone, head = official_to_mmuniformer(official)
-    assert all('gamma' not in k for k in backbone)
-    for back in (mmuniformer_to_official(backbone, head), model_to_official(official_to_model(official))):
-        assert list(sorted(back)) == list(sorted(official))
-        for key, value in official.items():
-            assert back[key].shape == value.shape, key
-            assert torch.equal(back[key], value), key
-    # a bare backbone (no prefix) round-trips too, heads included
-    bare = official_to_model(official, backbone_prefix='')
-    assert 'head.fc.weight' in bare and 'norm.weight' in bare and 'blocks1.0.conv1.weight' in bare
-    assert set(model_to_official(bare, backbone_prefix='')) == set(official)
+    backbone = official_to_ours(official)
+    assert all('gamma' not in k for k in backbone.state)
+    assert set(backbone.left_over) == {k for k in official if k.startswith(('head.', 'aux_head.'))}
+    model = official_to_ours(official, 'mmpretrain')
+    assert model.left_over == [] and 'head.fc.weight' in model.state
+    for back in (ours_to_official(backbone.state).state, ours_to_official(model.state, 'mmpretrain').state):
+        assert back.keys() <= official.keys() and len(official) - len(back) <= 4  # heads
+        for key, value in back.items():
+            assert back[key].shape == official[key].shape, key
+            assert torch.equal(back[key], official[key]), key
+    assert list(ours_to_official(model.state, 'mmpretrain').state) == list(official)
 
 
-def test_round_trip_through_model(build, convert_tool):
+def test_round_trip_through_model(build):
     official = _official('base_ls', seed=3)
     model = build('uniformer_b_ls_in1k.py')
-    model.load_state_dict(convert_tool.convert({'model': official}, model))
-    back = model_to_official({k: v for k, v in model.state_dict().items()})
-    assert set(back) == set(official)
-    assert all(torch.equal(back[k], v) for k, v in official.items())
+    model.load_state_dict(convert_to_model({'model': official}, model, 'mmpretrain'))
+    back = ours_to_official(model.state_dict(), 'mmpretrain')
+    assert back.left_over == [] and set(back.state) == set(official)
+    assert all(torch.equal(back.state[k], v) for k, v in official.items())
 
 
 # ----------------------------------------------------------------------------- (e) errors
-def test_wrong_size_checkpoint_raises(build, convert_tool):
+def test_wrong_size_checkpoint_raises(build):
     model = build('uniformer_s_in1k.py')
     with pytest.raises(ValueError) as err:
-        convert_tool.convert({'model': _official('base')}, model)
+        convert_to_model({'model': _official('base')}, model, 'mmpretrain')
     msg = str(err.value)
-    assert 'no place in the model' in msg and 'uniformer_b_in1k.py' in msg
-    assert 'blocks3.{8..19}.attn.qkv.{weight,bias}' in msg and 'blocks1.{3..4}.conv1.{weight,bias}' in msg
+    # B has 2 + 4 more local blocks (22 tensors each) and 12 + 4 more global ones (14 each)
+    assert '356 unexpected (not in the model): blocks1.{3..4} (2 blocks, 44 tensors)' in msg, msg
+    assert 'blocks3.{8..19} (12 blocks, 168 tensors)' in msg
+    assert "checkpoint looks like 'base' (5, 8, 20, 7); this model is 'small' (3, 4, 8, 3)" in msg
     with pytest.raises(ValueError) as err:  # S-dagger (conv stem) into S (plain stem)
-        convert_tool.convert({'model': _official('small_plus')}, model)
+        convert_to_model({'model': _official('small_plus')}, model, 'mmpretrain')
     msg = str(err.value)
-    assert '16 model keys have no checkpoint tensor' in msg
-    assert 'backbone.patch_embed1.proj.{weight,bias}' in msg  # missing
-    assert 'patch_embed1.proj.0.{weight,bias}' in msg  # left over
-    assert 'blocks2.4.pos_embed.{weight,bias}' in msg
+    # S: 4 plain embeds (conv + LayerNorm, weight and bias each)
+    assert '16 missing from the checkpoint: backbone.patch_embed1.proj (2 tensors)' in msg, msg
+    assert 'patch_embed1.proj.0 (2 tensors)' in msg  # S-dagger's conv stem, left over
+    assert 'blocks2.{4} (1 block, 22 tensors)' in msg
+    assert "checkpoint looks like 'small_plus' (3, 5, 9, 3)" in msg
     tl = _official('small_tl')
-    with pytest.raises(ValueError, match=r'aux_head\.\{weight,bias\}'):  # no place in S
-        convert_tool.convert({'model': tl}, model)
+    with pytest.raises(ValueError, match=r'2 unexpected \(not in the model\): aux_head \(2 tensors\)'):
+        convert_to_model({'model': tl}, model, 'mmpretrain')  # no place in S
     bad = _official('small')
     bad['head.weight'] = torch.zeros(10, 512)
     with pytest.raises(ValueError, match=r'head\.fc\.weight: checkpoint \(10, 512\) vs model \(1000, 512\)'):
-        convert_tool.convert({'model': bad}, model)
+        convert_to_model({'model': bad}, model, 'mmpretrain')
 
 
 # ----------------------------------------------------------------------------- (d) CLIs
-def _run(*args: str) -> str:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]))
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
-
-
 def test_flops_cli(build):
-    out = _run(str(FLOPS_TOOL), 'configs/cls/uniformer_s_in1k.py', '--shape', '112', '112', '--verbose')
+    out = run_python([str(FLOPS_TOOL), 'configs/cls/uniformer_s_in1k.py', '--shape', '112', '112', '--verbose'])
     params, flops = count_params_flops(build('uniformer_s_in1k.py'), torch.randn(1, 3, 112, 112),
                                        _tensor_forward)
     assert re.search(r'Params:\s+21\.55 M', out), out
@@ -309,7 +291,7 @@ def test_convert_cli(build, tmp_path):
     official = _official('small', seed=5)
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save({'model': official}, src)
-    out = _run(str(CONVERT_TOOL), str(src), str(dst), '--config', 'configs/cls/uniformer_s_in1k.py')
+    out = run_python([str(CONVERT_TOOL), str(src), str(dst), '--config', 'configs/cls/uniformer_s_in1k.py'])
     assert 'head.weight -> head.fc.weight' in out
     ckpt = torch.load(dst, map_location='cpu', weights_only=False)
     assert set(ckpt) == {'meta', 'state_dict'} and ckpt['meta']['config'] == 'configs/cls/uniformer_s_in1k.py'
@@ -321,8 +303,6 @@ def test_convert_cli(build, tmp_path):
     assert diff < 1e-4
     # a wrong-size checkpoint fails with exit status 1 and the keys listed
     torch.save({'model': _official('base')}, src)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(CONVERT_TOOL), str(src), str(dst), '--config',
-                           'configs/cls/uniformer_s_in1k.py'], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 1 and 'blocks3.{8..19}' in proc.stderr, proc.stderr
+    out = run_python([str(CONVERT_TOOL), str(src), str(dst), '--config', 'configs/cls/uniformer_s_in1k.py'],
+                     returncode=1)
+    assert 'blocks3.{8..19}' in out, out
