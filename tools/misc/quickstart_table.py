@@ -18,6 +18,7 @@ METRICS: Dict[str, List[Tuple[str, str, float]]] = {
     'video': [('top-1 accuracy (%)', r'acc/top1: (-?[0-9.]+)', 100.)],
     'det': [('box mAP (%)', r'coco/bbox_mAP: (-?[0-9.]+)', 100.),
             ('mask mAP (%)', r'coco/segm_mAP: (-?[0-9.]+)', 100.)],
+    'seg': [('mIoU (%)', r'mIoU: (-?[0-9.]+)', 1.)],
 }
 HEADER = ('task', 'metric', 'untrained', 'trained', 'wall time')
 
