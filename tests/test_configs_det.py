@@ -142,7 +142,8 @@ def _shrink_sizes(value, factor):
 
 def _small_config(config, data_root, work_dir):
     """The config with the data at ``data_root`` (one train and one val image), 1/8 image
-    scales, full precision (no GPU), no ImageNet checkpoint, validation after the epoch."""
+    scales, full precision (no GPU), no ImageNet checkpoint, every detection kept (score
+    threshold 0), validation after the epoch."""
     cfg = _load(config)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         split = 'train' if loader.startswith('train') else 'val'
@@ -155,6 +156,7 @@ def _small_config(config, data_root, work_dir):
     for evaluator in ('val_evaluator', 'test_evaluator'):
         cfg[evaluator].ann_file = osp.join(data_root, 'annotations/instances_val.json')
     cfg.model.backbone.init_cfg = None
+    cfg.model.test_cfg.rcnn.score_thr = 0.  # an untrained model scores below 0.05
     cfg.optim_wrapper.type = 'OptimWrapper'  # AmpOptimWrapper needs a GPU
     cfg.train_cfg.update(max_epochs=1, val_interval=1)
     cfg.default_hooks.logger.interval = 1
@@ -163,7 +165,10 @@ def _small_config(config, data_root, work_dir):
     return path
 
 
-CLASSES = ('circle', 'triangle', 'square', 'star')
+SHAPES = ('circle', 'triangle', 'square', 'star')
+# The configs predict COCO's 80 classes: the generated set lists 76 more (empty) categories, so
+# that every predicted label has a category id when CocoMetric writes the results.
+CLASSES = SHAPES + tuple(f'unused{i}' for i in range(76))
 
 
 @pytest.fixture(scope='module')
@@ -173,11 +178,16 @@ def tiny_coco(tmp_path_factory):
         import make_coco_instances as gen
     finally:
         sys.path.pop(0)
-    assert gen.CATEGORIES == CLASSES
+    assert gen.CATEGORIES == SHAPES
     root = tmp_path_factory.mktemp('coco') / 'shapes_coco'
     gen.generate(root, num_train=1, num_val=1, size=(128, 160), seed=3)
-    for split in ('train', 'val'):  # at least one object in each image (mmdet filters empty ones)
-        assert json.loads((root / f'annotations/instances_{split}.json').read_text())['annotations']
+    for split in ('train', 'val'):
+        path = root / f'annotations/instances_{split}.json'
+        data = json.loads(path.read_text())
+        assert data['annotations']  # at least one object per image (mmdet skips empty ones)
+        data['categories'] += [dict(id=5 + i, name=name, supercategory='none')
+                               for i, name in enumerate(CLASSES[4:])]
+        path.write_text(json.dumps(data))
     return str(root)
 
 

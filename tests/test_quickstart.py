@@ -193,7 +193,7 @@ def test_quickstart_script_rejects_bad_arguments(args: list, message: str) -> No
 @pytest.fixture(scope='module')
 def coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return coco_gen.generate(tmp_path_factory.mktemp('c') / 'coco', num_train=12, num_val=4,
-                             size=(96, 120), seed=5)
+                             size=(72, 96), seed=5)
 
 
 def _coco_json(root: Path, split: str) -> dict:
@@ -215,12 +215,12 @@ def test_coco_layout_and_annotations(coco: Path) -> None:
             assert ann['iscrowd'] == 0 and 1 <= ann['category_id'] <= 4
             assert poly[:, 0].min() >= x - 0.01 and poly[:, 0].max() <= x + w + 0.01
             assert poly[:, 1].min() >= y - 0.01 and poly[:, 1].max() <= y + h + 0.01
-            assert 0 <= x and x + w <= 120 and 0 <= y and y + h <= 96
+            assert 0 <= x and x + w <= 96 and 0 <= y and y + h <= 72
             assert 0 < ann['area'] <= w * h
         assert set(per_image) == {img['id'] for img in data['images']}  # no empty image
         assert all(1 <= n <= coco_gen.MAX_INSTANCES for n in per_image.values())
         for img in data['images']:
-            assert Image.open(coco / split / img['file_name']).size == (120, 96)
+            assert Image.open(coco / split / img['file_name']).size == (96, 72)
 
 
 def test_coco_shape_areas_and_masks(coco: Path) -> None:
@@ -238,7 +238,7 @@ def test_coco_shape_areas_and_masks(coco: Path) -> None:
     data = _coco_json(coco, 'train')
     by_image = {}
     for ann in data['annotations']:
-        rle = mask_utils.frPyObjects(ann['segmentation'], 96, 120)
+        rle = mask_utils.frPyObjects(ann['segmentation'], 72, 96)
         mask = mask_utils.decode(mask_utils.merge(rle)).astype(bool)
         assert abs(mask.sum() - ann['area']) <= 0.15 * ann['area'] + 8
         by_image.setdefault(ann['image_id'], []).append(mask)
@@ -256,8 +256,8 @@ def test_coco_shape_areas_and_masks(coco: Path) -> None:
 
 
 def test_coco_deterministic_and_varied(coco: Path, tmp_path: Path) -> None:
-    again = coco_gen.generate(tmp_path / 'again', num_train=12, num_val=4, size=(96, 120), seed=5)
-    other = coco_gen.generate(tmp_path / 'other', num_train=12, num_val=4, size=(96, 120), seed=6)
+    again = coco_gen.generate(tmp_path / 'again', num_train=12, num_val=4, size=(72, 96), seed=5)
+    other = coco_gen.generate(tmp_path / 'other', num_train=12, num_val=4, size=(72, 96), seed=6)
     assert _coco_json(again, 'train') == _coco_json(coco, 'train')
     assert _coco_json(other, 'train') != _coco_json(coco, 'train')
     first = np.asarray(Image.open(coco / 'train/00003.png'))
@@ -265,7 +265,7 @@ def test_coco_deterministic_and_varied(coco: Path, tmp_path: Path) -> None:
     # many images: every category, a spread of sizes and counts
     anns = []
     for i in range(60):
-        _, instances = coco_gen.render((96, 120), coco_gen.image_rng(0, 'train', i))
+        _, instances = coco_gen.render((72, 96), coco_gen.image_rng(0, 'train', i))
         anns += [(cat, coco_gen.polygon_area(poly)) for cat, poly in instances]
     cats = [c for c, _ in anns]
     assert set(cats) == {0, 1, 2, 3}
@@ -295,10 +295,10 @@ def test_det_config_builds_and_reads_the_data(coco: Path) -> None:
     assert len(dataset) == 12
     assert dataset.metainfo['classes'] == coco_gen.CATEGORIES
     sample = dataset[0]
-    # the pipeline resizes to the configured 160x128 (W x H): 96x120 scales by 4/3
-    assert tuple(sample['inputs'].shape) == (3, 128, 160)
+    # the pipeline resizes to the configured 128x96 (W x H): 96x72 scales by 4/3
+    assert tuple(sample['inputs'].shape) == (3, 96, 128)
     gt = sample['data_samples'].gt_instances
-    assert len(gt) >= 1 and gt.masks.masks.shape[1:] == (128, 160)
+    assert len(gt) >= 1 and gt.masks.masks.shape[1:] == (96, 128)
     assert sample['data_samples'].scale_factor == pytest.approx((4 / 3, 4 / 3))
     model.init_weights()
     model.eval()

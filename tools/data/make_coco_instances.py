@@ -136,7 +136,7 @@ def annotation(poly: Polygon, cat: int, ann_id: int, image_id: int) -> Dict:
                 bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)])
 
 
-def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (128, 160),
+def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (96, 128),
              seed: int = 0) -> Path:
     """Write the dataset (images of ``size`` = ``(H, W)``) under ``out``; return ``out``."""
     h, w = size
@@ -167,7 +167,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', default='data/shapes_coco', help='output folder')
     parser.add_argument('--num-train', type=int, default=320, help='training images')
     parser.add_argument('--num-val', type=int, default=64, help='validation images')
-    parser.add_argument('--size', type=int, nargs=2, default=(128, 160), metavar=('H', 'W'),
+    parser.add_argument('--size', type=int, nargs=2, default=(96, 128), metavar=('H', 'W'),
                         help='image height and width in pixels')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     return parser.parse_args()

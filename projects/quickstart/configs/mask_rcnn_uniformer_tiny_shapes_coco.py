@@ -1,5 +1,5 @@
 # Detection quick start: a tiny UniFormer Mask R-CNN trained from scratch on the embedded
-# `shapes_coco` data (4 categories of shapes with polygon masks, 1-4 per 128x160 image, made
+# `shapes_coco` data (4 categories of shapes with polygon masks, 1-4 per 96x128 image, made
 # by tools/data/make_coco_instances.py), evaluated with mmdet's CocoMetric (box and mask mAP).
 # Sized to train on 2 CPU cores in a few minutes; run it from the repository root:
 #
@@ -7,7 +7,7 @@
 #   mim train mmdet projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py \
 #       --work-dir work_dirs/quickstart_det
 #   mim test mmdet projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py \
-#       --checkpoint work_dirs/quickstart_det/epoch_10.pth
+#       --checkpoint work_dirs/quickstart_det/epoch_8.pth
 #
 # or all of it with `bash tools/quickstart.sh --task det`. The test split is the val split.
 _base_ = [
@@ -17,14 +17,14 @@ _base_ = [
 
 classes = ('circle', 'triangle', 'square', 'star')
 num_classes = len(classes)
-max_epochs = 10
-batch_size = 8
+max_epochs = 8
+batch_size = 4
 data_root = 'data/shapes_coco/'  # relative to the working directory (the repository root)
 width = 64  # channels of the FPN and of the RoI heads (256 in the COCO models)
 
 # Model: UniFormer with 1/1/2/1 blocks, dims 32-256 (as the classification quick start); stage 3
-# hybrid with 4x4 windows, its second block global (the 8x10 stage-3 map has 6 windows).
-# Anchors of 16-256 px (scale 4) for the 8-77 px objects; smaller heads, fewer samples, RoIAlign
+# hybrid with 4x4 windows, its second block global (the 6x8 stage-3 map has 4 windows).
+# Anchors of 16-256 px (scale 4) for the 12-58 px objects; smaller heads, fewer samples, RoIAlign
 # with 2x2 samples per bin (0: adaptive, slow on a CPU for large boxes).
 model = dict(
     backbone=dict(
@@ -50,7 +50,7 @@ model = dict(
 # Data: mmdet's CocoDataset on DATA_ROOT/annotations/instances_{train,val}.json.
 metainfo = dict(classes=classes)
 # Resize to the generated size (a no-op that records the scale factor mmdet's predictions need).
-image_scale = (160, 128)  # (W, H)
+image_scale = (128, 96)  # (W, H)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
@@ -100,14 +100,14 @@ val_evaluator = dict(
 test_evaluator = val_evaluator
 
 # Schedule: AdamW (no decay on norms, as the COCO configs) at a larger lr for the short run,
-# 100 warm-up iterations, lr x0.1 after epoch 8; full precision (CPU).
+# 100 warm-up iterations, lr x0.1 after epoch 7; full precision (CPU).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[8], gamma=0.1),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[7], gamma=0.1),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
