@@ -12,6 +12,10 @@ Helpers, imported as ``from tests.conftest import run_mim, NO_WORKERS``:
 * ``run_python(args, cwd=REPO, returncode=0, timeout=900) -> str``: the same for
   ``python *args`` (a tool script), expecting exit status ``returncode``.
 * ``load_module(path) -> ModuleType``: import a script that is not in a package (tools/).
+* ``set_sdpa(model, flag)``: switch every attention layer between the fused kernel and the
+  explicit softmax path.
+* ``randomise_bn(model, seed=0) -> model``: non-trivial BatchNorm statistics and affine
+  parameters, so that eval-mode comparisons exercise them.
 * ``predict_scores(config, checkpoint, cwd) -> (N, K) tensor``: class scores of the
   config's test set under a checkpoint, computed in this process with the model's
   ``test_step`` sample by sample (no evaluator, no Runner): the reference that
@@ -72,6 +76,29 @@ def load_module(path: Union[str, Path]) -> ModuleType:
     sys.modules[name] = module  # as an import would (dataclasses, pickling look it up)
     spec.loader.exec_module(module)
     return module
+
+
+def set_sdpa(model, flag: bool) -> None:
+    """Set ``use_sdpa`` of every module that has it (our attention layers)."""
+    for m in model.modules():
+        if hasattr(m, 'use_sdpa'):
+            m.use_sdpa = flag
+
+
+def randomise_bn(model, seed: int = 0):
+    """Random BatchNorm running statistics (mean ~ N(0, 0.1), var ~ U(0.5, 1.5)) and affine
+    parameters (weight ~ 1 + N(0, 0.1), bias ~ N(0, 0.1)); returns ``model``."""
+    import torch
+    from torch.nn.modules.batchnorm import _BatchNorm
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, _BatchNorm):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(1 + torch.randn(m.num_features, generator=g) * 0.1)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model
 
 
 def predict_scores(config: str, checkpoint: str, cwd: Union[str, Path]):

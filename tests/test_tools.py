@@ -24,7 +24,7 @@ from mmuniformer.analysis import (analyze_complexity, analyze_model, build_model
 from mmuniformer.checkpoint import (convert_to_model, official_to_ours,  # noqa: E402
                                     ours_to_official)
 from mmuniformer.models.layers import Attention  # noqa: E402
-from tests.conftest import load_module, run_python  # noqa: E402
+from tests.conftest import load_module, run_python, set_sdpa  # noqa: E402
 from tests.reference_uniformer import (official_shapes, random_official_state_dict,  # noqa: E402
                                        reference_forward)
 
@@ -186,16 +186,12 @@ def test_converted_checkpoint_reproduces_reference(build, name, config, dtype):
     print(f'{name}: max |logit difference| vs reference = {diff:.3g} (logit scale {ref.abs().max():.3g})')
     assert diff < 1e-4
     # the explicit attention path agrees too
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.use_sdpa = False
+    set_sdpa(model, False)
     try:
         with torch.no_grad():
             explicit = model(x, mode='tensor')
     finally:
-        for m in model.modules():
-            if isinstance(m, Attention):
-                m.use_sdpa = True
+        set_sdpa(model, True)
     assert (explicit - ref).abs().max().item() < 1e-4
 
 

@@ -13,6 +13,7 @@ from mmuniformer.checkpoint import load_uniformer_checkpoint, official_to_ours, 
 from mmuniformer.models.backbones.uniformer_light import (ARCH_ZOO_LIGHT, HourglassBlock,
                                                           UniFormerLight, pool_scores)
 from mmuniformer.models.layers import Attention
+from tests.conftest import randomise_bn, set_sdpa
 
 CFG_DIR = 'configs/cls/'
 
@@ -22,12 +23,6 @@ def _seeded(model: UniFormerLight) -> UniFormerLight:
     with torch.no_grad():
         model.cls_token.normal_()
     return model
-
-
-def _set_sdpa(model: nn.Module, flag: bool) -> None:
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.use_sdpa = flag
 
 
 def official_keys(arch: str) -> List[str]:
@@ -127,7 +122,7 @@ def test_params_with_head(cfg, params):
 def test_flops(cfg, size, gflops):
     from mmengine.analysis import FlopAnalyzer
     model = _build_classifier(cfg).eval()
-    _set_sdpa(model, False)
+    set_sdpa(model, False)
     analyzer = FlopAnalyzer(model, (torch.randn(1, 3, size, size), ))
     analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     total = analyzer.total() / 1e9
@@ -213,7 +208,7 @@ def test_sdpa_equals_explicit():
     x = torch.randn(2, 3, 96, 64)
     with torch.no_grad():
         fused = model(x)
-        _set_sdpa(model, False)
+        set_sdpa(model, False)
         explicit = model(x)
     for a, b in zip(fused, explicit):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
@@ -259,11 +254,7 @@ def test_frozen_stages_and_norm_eval():
 def test_official_checkpoint_loads_key_for_key(tmp_path):
     torch.manual_seed(0)
     src = _seeded(UniFormerLight('xxs', out_score_token=True)).eval()
-    with torch.no_grad():
-        for m in src.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.normal_(0, .1)
-                m.running_var.uniform_(.5, 1.5)
+    randomise_bn(src)
     head = {'head.fc.weight': torch.randn(1000, 448), 'head.fc.bias': torch.randn(1000),
             'head.score_fc.weight': torch.randn(1000, 448), 'head.score_fc.bias': torch.randn(1000)}
     model_sd = {**{f'backbone.{k}': v for k, v in src.state_dict().items()}, **head}

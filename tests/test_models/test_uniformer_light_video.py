@@ -13,6 +13,7 @@ from mmuniformer.checkpoint import load_uniformer_checkpoint, official_to_ours, 
 from mmuniformer.models.backbones.uniformer_light import (ARCH_ZOO_LIGHT, HourglassBlock,
                                                           UniFormerLight, pool_scores)
 from mmuniformer.models.layers import Attention
+from tests.conftest import randomise_bn, set_sdpa
 
 DIMS = ARCH_ZOO_LIGHT['xxs']['embed_dims']
 # Official K400 UniFormer-XXS 16x1x1 at 160 (video_classification/README.md): 6.9 GFLOPs.
@@ -66,20 +67,6 @@ def _video_model(**kwargs) -> UniFormerLight:
     with torch.no_grad():
         model.cls_token.normal_()
     return model
-
-
-def _set_sdpa(model: nn.Module, flag: bool) -> None:
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.use_sdpa = flag
-
-
-def _randomise_bn_stats(model: nn.Module) -> None:
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.running_mean.normal_(0, .1)
-                m.running_var.uniform_(.5, 1.5)
 
 
 def _expected_grids(t: int, h: int, w: int, t_stride: int = 2) -> List[Tuple[int, int, int]]:
@@ -235,7 +222,7 @@ def test_sdpa_equals_explicit_3d():
     x = torch.randn(2, 3, 4, 64, 96)
     with torch.no_grad():
         fused = model(x)
-        _set_sdpa(model, False)
+        set_sdpa(model, False)
         explicit = model(x)
     for a, b in zip(fused, explicit):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
@@ -291,7 +278,7 @@ def _to_official(backbone: dict, head: dict) -> dict:
 def test_official_3d_checkpoint_loads_key_for_key(tmp_path):
     torch.manual_seed(0)
     src = _video_model(out_score_token=True).eval()
-    _randomise_bn_stats(src)
+    randomise_bn(src)
     head = {'head.fc.weight': torch.randn(400, 448), 'head.fc.bias': torch.randn(400),
             'head.score_fc.weight': torch.randn(400, 448), 'head.score_fc.bias': torch.randn(400)}
     official = _to_official(src.state_dict(), head)
@@ -330,7 +317,7 @@ def test_video_layer_scale_keys_have_no_gamma_3():
 def test_2d_checkpoint_inflates(tmp_path, mode):
     torch.manual_seed(0)
     src = UniFormerLight('xxs', out_score_token=True).eval()
-    _randomise_bn_stats(src)
+    randomise_bn(src)
     head = {'head.fc.weight': torch.randn(1000, 448), 'head.fc.bias': torch.randn(1000),
             'head.score_fc.weight': torch.randn(1000, 448), 'head.score_fc.bias': torch.randn(1000)}
     path = str(tmp_path / 'uniformer_xxs_160_in1k.pth')

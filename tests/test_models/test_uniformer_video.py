@@ -25,7 +25,7 @@ from mmuniformer.checkpoint import (convert_to_model, inflate_2d_to_3d, load_uni
 from mmuniformer.models.backbones import UniFormer
 from mmuniformer.models.layers import SplitGlobalBlock
 
-from tests.conftest import load_module
+from tests.conftest import load_module, randomise_bn, set_sdpa
 from tests.reference_uniformer import (official_video_shapes, random_official_state_dict,
                                        reference_video_forward)
 
@@ -36,18 +36,6 @@ TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 
 def _tiny(**kwargs) -> UniFormer:
     return UniFormer(arch=kwargs.pop('arch', TINY), ndim=3, **kwargs)
-
-
-def _randomise_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Non-trivial BatchNorm statistics and affine parameters (eval-mode tests)."""
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(1 + torch.randn(m.num_features, generator=g) * 0.1)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-    return model
 
 
 def _official(split: bool = False, std: bool = False, seed: int = 0) -> StateDict:
@@ -189,9 +177,7 @@ def test_split_and_joint_agree_on_explicit_attention():
     x = torch.randn(1, 3, 4, 64, 64)
     with torch.no_grad():
         fused = model(x)[0]
-        for m in model.modules():
-            if hasattr(m, 'use_sdpa'):
-                m.use_sdpa = False
+        set_sdpa(model, False)
         explicit = model(x)[0]
     torch.testing.assert_close(fused, explicit, atol=1e-5, rtol=1e-4)
 
@@ -216,7 +202,7 @@ def _image_checkpoint(tmp_path: Path, arch: dict, layout: str, seed: int = 0) ->
     """A 2-D ImageNet checkpoint: ``official`` (``{'model': ...}`` with ``head``) or
     ``ours`` (an mmpretrain classifier's ``{'state_dict': backbone.* + head.fc.*}``)."""
     torch.manual_seed(seed)
-    image = _randomise_bn(UniFormer(arch))
+    image = randomise_bn(UniFormer(arch))
     image.init_weights()
     sd = {k: v.clone() for k, v in image.state_dict().items()}
     c = arch['embed_dims'][-1]
