@@ -1,6 +1,7 @@
 # UniFormer-S, 16 uniformly sampled frames, on Something-Something V2, fine-tuned from a
 # Kinetics-400 UniFormer-S 16x4. Official: 67.7 top-1 with 3 crops x 1 clip (125 GFLOPs).
-# Recipe of the paper: lr 2e-4 per 32 videos, 5 warm-up + 50 epochs, drop path 0.3, no flip.
+# Released run video_classification/exp/uniformer_s16_sthv2_prek400/run.sh: lr 2e-4 per 32
+# videos, 5 warm-up + 50 epochs, drop path 0.3, no flip.
 # `load_from` is a Kinetics-400 checkpoint in this repository's format: one trained with
 # configs/video/uniformer_s_16x4_k400.py, or the official K400 model converted with
 #   python tools/convert_official.py uniformer_small_k400_16x4.pth \
@@ -15,12 +16,10 @@ _base_ = [
 ]
 num_classes = 174
 model = dict(
-    backbone=dict(arch='small', drop_path_rate=0.3),
+    backbone=dict(drop_path_rate=0.3),
     cls_head=dict(num_classes=num_classes),
-    data_preprocessor=dict(
-        blending=dict(augments=[
-            dict(type='MixupBlending', alpha=0.8, num_classes=num_classes),
-            dict(type='CutmixBlending', alpha=1.0, num_classes=num_classes),
-        ])))
+    data_preprocessor=dict(blending=dict(augments=[
+        dict(blend, num_classes=num_classes)
+        for blend in _base_.model.data_preprocessor.blending.augments])))
 load_from = 'checkpoints/uniformer_s_16x4_k400.pth'
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3), logger=dict(interval=50))

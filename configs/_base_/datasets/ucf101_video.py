@@ -1,7 +1,9 @@
 # UCF101 (split 1) videos for mmaction2's VideoDataset, dense sampling 16x4 as Kinetics:
 #   data/ucf101/videos/<class>/<video>.avi, data/ucf101/ucf101_{train,val}_split_1_videos.txt
 # (mmaction2's tools/data/ucf101 layout). Set `split` and the annotation files for splits 2-3.
-# Train and val as Kinetics; test 3 crops x 5 clips, as the released UCF101/HMDB51 runs
+# Train as Kinetics with the released runs' weaker RandAugment (exp/uniformer_s16x4_ucf101_
+# prek400/config.yaml, AA_TYPE rand-m5-n2: 2 ops at magnitude 5), two augmented samples per
+# decoded clip; val as Kinetics; test 3 crops x 5 clips, as the released UCF101/HMDB51 runs
 # (TEST.NUM_SPATIAL_CROPS 3, TEST.NUM_ENSEMBLE_VIEWS 5, crop 224).
 _base_ = './kinetics400_video.py'
 split = 1
@@ -10,6 +12,23 @@ data_root_val = 'data/ucf101/videos'
 ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
 ann_file_val = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
 ann_file_test = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
+    dict(type='DecordDecode'),
+    dict(type='mmuniformer.RepeatAug', num_repeats=2, transforms=[
+        dict(type='Resize', scale=(-1, 256)),
+        dict(type='TorchVisionWrapper', op='RandAugment', num_ops=2, magnitude=5,
+             num_magnitude_bins=11),
+        dict(type='RandomResizedCrop', area_range=(0.08, 1.0),
+             aspect_ratio_range=(3 / 4, 4 / 3)),
+        dict(type='Resize', scale=(224, 224), keep_ratio=False),
+        dict(type='Flip', flip_ratio=0.5),
+        dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ]),
+]
 test_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=5, test_mode=True),
@@ -19,7 +38,8 @@ test_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-train_dataloader = dict(dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+train_dataloader = dict(dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root),
+                                     pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
 test_dataloader = dict(
     dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val),

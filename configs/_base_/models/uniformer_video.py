@@ -1,6 +1,8 @@
 # UniFormer video recognizer for mmaction2: 3-D backbone -> final BN3d -> I3DHead (global
-# average pool over T, H, W, dropout 0.5, linear). Inputs (N, C, T, H, W), RGB (the video
-# decoders of mmaction2 output RGB), normalised with mean 0.45 / std 0.225 (x255).
+# average pool over T, H, W, linear; no dropout: the official video model applies its `head`
+# straight to the pooled features, video_classification/slowfast/models/uniformer.py, so the
+# config.yaml `MODEL.DROPOUT_RATE: 0.5` is unused there). Inputs (N, C, T, H, W), RGB (the
+# video decoders of mmaction2 output RGB), normalised with mean 0.45 / std 0.225 (x255).
 # Training as MViT / the released UniFormer configs: Mixup 0.8 / CutMix 1.0 batch blending and
 # label smoothing 0.1 (the released `soft_cross_entropy`). Kinetics-400 head; other datasets
 # set `num_classes` of the head and of both blendings (they must agree).
@@ -21,7 +23,7 @@ model = dict(
         in_channels=512,
         num_classes=400,
         spatial_type='avg',
-        dropout_ratio=0.5,
+        dropout_ratio=0.,
         init_std=0.02,
         label_smooth_eps=0.1,
         average_clips='prob'),

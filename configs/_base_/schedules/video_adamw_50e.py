@@ -1,6 +1,7 @@
-# Something-Something recipe of the paper (section 6.2): AdamW, lr 2e-4 * batch / 32, wd 0.05
-# (none on 1-D parameters), 5 linear warm-up epochs from 1e-6, cosine decay to 1e-6 over 50
-# epochs. (The released SSv1 run.sh files train 60 epochs; the paper's 50 is used.)
+# Something-Something recipe of the paper (section 6.2) and the released V2 runs
+# (exp/uniformer_*_sthv2_*/run.sh): AdamW, lr 2e-4 * batch / 32, wd 0.05 (none on 1-D
+# parameters), 5 linear warm-up epochs from 1e-6, cosine decay to 1e-6 over 50 epochs.
+# The released V1 runs train 60 epochs: video_adamw_60e.py.
 base_lr = 2e-4
 max_epochs = 50
 warmup_epochs = 5
