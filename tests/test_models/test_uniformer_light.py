@@ -346,6 +346,7 @@ def test_head_loss_matches_hand_computation():
 
 def test_classifier_train_step_with_batch_augments():
     """The XXS config's classifier: Mixup/CutMix soft targets, both losses, predict."""
+    torch.manual_seed(0)
     model = _build_classifier('uniformer_xxs_in1k_160.py')
     from mmpretrain.structures import DataSample
     model.init_weights()
@@ -357,10 +358,11 @@ def test_classifier_train_step_with_batch_augments():
     losses = model(**batch, mode='loss')
     # not 'loss': mmengine logs the total under that name, a term named so would hide it
     assert set(losses) == {'loss_cls', 'loss_score_token'}
-    # untrained: each head's 1000-way prediction is almost uniform, CE = ln(1000) whatever
+    # untrained: each head's 1000-way prediction is almost uniform, so CE is ln(1000) plus
+    # about half the logit variance (small Linear init over normalised features) whatever
     # the soft target, weighted 0.5 each (official image_classification/engine_light.py)
     for value in losses.values():
-        assert value.item() == pytest.approx(0.5 * math.log(1000), rel=0.05)
+        assert 0.5 * math.log(1000) * 0.98 < value.item() < 0.5 * (math.log(1000) + 1.0)
     sum(losses.values()).backward()
     assert model.head.score_fc.weight.grad is not None
     model.eval()

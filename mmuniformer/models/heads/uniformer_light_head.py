@@ -20,7 +20,7 @@ class UniFormerLightClsHead(ClsHead):
     token output also works there. Training loss (the official recipe):
     ``loss_weights[0] * L(fc) + loss_weights[1] * L(score_fc)`` with ``L`` the
     configured loss (label smoothing, soft Mixup/CutMix targets), logged as
-    ``loss`` and ``loss_score_token``.
+    ``loss_cls`` and ``loss_score_token`` (mmengine logs their sum as ``loss``).
 
     Args:
         num_classes: classes.
@@ -71,7 +71,7 @@ class UniFormerLightClsHead(ClsHead):
 
     def loss(self, feats: Tuple[torch.Tensor, ...], data_samples: List[DataSample],
              **kwargs) -> dict:
-        """``loss`` (pooled branch) and ``loss_score_token``, both already weighted."""
+        """``loss_cls`` (pooled branch) and ``loss_score_token``, both already weighted."""
         cls_score = self(feats)
         token_score = self.score_token_logits(feats)
         if 'gt_score' in data_samples[0]:
@@ -80,7 +80,8 @@ class UniFormerLightClsHead(ClsHead):
             target = torch.cat([s.gt_label for s in data_samples])
         n = cls_score.size(0)
         losses = dict(
-            loss=self.loss_weights[0] * self.loss_module(cls_score, target, avg_factor=n, **kwargs),
+            loss_cls=self.loss_weights[0] * self.loss_module(cls_score, target, avg_factor=n,
+                                                             **kwargs),
             loss_score_token=self.loss_weights[1] *
             self.loss_module(token_score, target, avg_factor=n, **kwargs))
         if self.cal_acc:
