@@ -18,12 +18,12 @@ import torch.nn.functional as F
 
 from mmuniformer.models.backbones.uniformer_light import UniFormerLight
 from mmuniformer.models.layers import Attention
+from tests.conftest import REPO
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 AUTOCAST = dict(device_type='cpu', dtype=torch.bfloat16)
 
 
-def _core_dtype_hook(store: list):
+def _record_core(store: list):
     """Forward pre-hook on ``attn.proj``: records the attention output ``(B, N, C)``."""
     return lambda module, args: store.append(args[0].detach())
 
@@ -55,8 +55,8 @@ def test_attention_fp32_under_autocast(use_sdpa, monkeypatch):
 
     monkeypatch.setattr(F, 'scaled_dot_product_attention', recording_sdpa)
     cores, plain_cores = [], []
-    attn.proj.register_forward_pre_hook(_core_dtype_hook(cores))
-    plain.proj.register_forward_pre_hook(_core_dtype_hook(plain_cores))
+    attn.proj.register_forward_pre_hook(_record_core(cores))
+    plain.proj.register_forward_pre_hook(_record_core(plain_cores))
     with torch.no_grad(), torch.autocast(**AUTOCAST):
         out, row = attn(x, return_first_row=True)
         plain(x)
@@ -92,7 +92,7 @@ def test_light_video_backbone_attention_dtype_under_autocast(attn_fp32):
     assert all(m.fp32 is attn_fp32 for m in attns)
     cores = []
     for m in attns:
-        m.proj.register_forward_pre_hook(_core_dtype_hook(cores))
+        m.proj.register_forward_pre_hook(_record_core(cores))
     with torch.no_grad(), torch.autocast(**AUTOCAST):
         out = model(torch.randn(1, 3, 4, 64, 64))[0]
     assert len(cores) == len(attns)
