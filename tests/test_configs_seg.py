@@ -1,0 +1,264 @@
+"""configs/seg: the released recipes (Sense-X/UniFormer semantic_segmentation/fpn_seg/exp*/ and
+semantic_segmentation/exp/*/config.py, test_config_{g,h32,w32}.py) and one training + one
+validation iteration of every config through `mim train mmsegmentation` on a generated ADE20K-style
+set at 1/8 of the configs' image scales."""
+import glob
+import math
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip('mmseg')
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SEG_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'seg', '*.py')))
+MIM = osp.join(osp.dirname(sys.executable), 'mim')
+
+# name: (head, arch, stage 3 in training, stage 3 in evaluation, window, drop path, with_cp),
+# read off the released config.py / test_config_*.py / run.sh files.
+RECIPES = {
+    'fpn_uniformer_s_80k.py': ('fpn', 'small', 'global', 'global', None, 0.1, False),
+    'fpn_uniformer_s_h32_80k.py': ('fpn', 'small', 'global', 'hybrid', 32, 0.1, False),
+    'fpn_uniformer_s_w32_80k.py': ('fpn', 'small', 'global', 'window', 32, 0.1, False),
+    'fpn_uniformer_s_h14_80k.py': ('fpn', 'small', 'hybrid', 'hybrid', 14, 0.1, False),
+    'fpn_uniformer_b_80k.py': ('fpn', 'base', 'global', 'global', None, 0.2, False),
+    'fpn_uniformer_b_h32_80k.py': ('fpn', 'base', 'global', 'hybrid', 32, 0.2, False),
+    'fpn_uniformer_b_w32_80k.py': ('fpn', 'base', 'global', 'window', 32, 0.2, False),
+    'fpn_uniformer_b_h14_80k.py': ('fpn', 'base', 'hybrid', 'hybrid', 14, 0.2, False),
+    'fpn_uniformer_xxs_80k.py': ('fpn', 'xxs', None, None, None, 0., False),
+    'fpn_uniformer_xs_80k.py': ('fpn', 'xs', None, None, None, 0.1, False),
+    'upernet_uniformer_s_160k.py': ('upernet', 'small', 'global', 'global', None, 0.25, False),
+    'upernet_uniformer_s_h32_160k.py': ('upernet', 'small', 'global', 'hybrid', 32, 0.25, False),
+    'upernet_uniformer_s_w32_160k.py': ('upernet', 'small', 'global', 'window', 32, 0.25, False),
+    'upernet_uniformer_s_h14_160k.py': ('upernet', 'small', 'hybrid', 'hybrid', 14, 0.25, False),
+    'upernet_uniformer_b_160k.py': ('upernet', 'base', 'global', 'global', None, 0.4, True),
+    'upernet_uniformer_b_h32_160k.py': ('upernet', 'base', 'global', 'hybrid', 32, 0.4, True),
+    'upernet_uniformer_b_w32_160k.py': ('upernet', 'base', 'global', 'window', 32, 0.4, True),
+    'upernet_uniformer_b_h14_160k.py': ('upernet', 'base', 'hybrid', 'hybrid', 14, 0.4, True),
+}
+DIMS = {'small': [64, 128, 320, 512], 'base': [64, 128, 320, 512], 'xxs': [56, 112, 224, 448],
+        'xs': [64, 128, 256, 512]}
+CHECKPOINTS = {'small': 'uniformer_small_in1k.pth', 'base': 'uniformer_base_in1k.pth',
+               'xxs': 'uniformer_xxs_224_in1k.pth', 'xs': 'uniformer_xs_224_in1k.pth'}
+
+
+def _load(config):
+    from mmengine.config import Config
+    return Config.fromfile(config)
+
+
+def test_every_config_has_a_recipe():
+    assert sorted(osp.basename(c) for c in SEG_CONFIGS) == sorted(RECIPES)
+
+
+@pytest.mark.parametrize('config', SEG_CONFIGS, ids=[osp.basename(p) for p in SEG_CONFIGS])
+def test_config_recipe(config):
+    cfg = _load(config)
+    head, arch, mode, eval_mode, window, drop_path, with_cp = RECIPES[osp.basename(config)]
+    assert cfg.custom_imports == dict(imports=['mmuniformer'], allow_failed_imports=False)
+    assert cfg.default_scope == 'mmseg'
+    model, backbone = cfg.model, cfg.model.backbone
+    assert model.type == 'EncoderDecoder' and model.pretrained is None
+    light = arch in ('xxs', 'xs')
+    assert backbone.type == ('mmuniformer.UniFormerLight' if light else 'mmuniformer.UniFormer')
+    assert backbone.arch == arch
+    assert tuple(backbone.out_indices) == (0, 1, 2, 3) and backbone.out_norm == 'ln'
+    if not light:
+        assert backbone.stage3_mode == mode
+        # the _h32/_w32 configs switch stage 3 in eval mode only (None: as in training)
+        assert backbone.get('eval_stage3_mode') == (None if eval_mode == mode else eval_mode)
+        assert backbone.get('window_size') == window
+    assert backbone.get('drop_path_rate', 0.) == pytest.approx(drop_path)
+    assert backbone.get('with_cp', False) is with_cp
+    assert backbone.get('norm_eval', False) is False  # released: BatchNorms train
+    assert backbone.init_cfg == dict(type='Pretrained', checkpoint=cfg.pretrained)
+    assert cfg.pretrained == 'checkpoints/' + CHECKPOINTS[arch]
+    assert model.test_cfg == dict(mode='whole')
+    assert tuple(model.data_preprocessor.size) == (512, 512)
+    assert model.data_preprocessor.mean == [123.675, 116.28, 103.53]
+    assert model.data_preprocessor.std == [58.395, 57.12, 57.375]
+    assert model.data_preprocessor.bgr_to_rgb and model.data_preprocessor.seg_pad_val == 255
+
+    sync_bn = dict(type='SyncBN', requires_grad=True)
+    if head == 'fpn':
+        assert model.neck.type == 'FPN' and model.neck.in_channels == DIMS[arch]
+        assert (model.neck.out_channels, model.neck.num_outs) == (256, 4)
+        dh = model.decode_head
+        assert dh.type == 'FPNHead' and dh.in_channels == [256] * 4 and dh.channels == 128
+        assert dh.feature_strides == [4, 8, 16, 32] and dh.dropout_ratio == 0.1
+        assert 'auxiliary_head' not in model or model.auxiliary_head is None
+        # AdamW 2e-4 (the release's 1e-4 x 2 for 8 GPUs), wd 1e-4 on every parameter, batch 32
+        assert cfg.optim_wrapper.optimizer == dict(type='AdamW', lr=2e-4, weight_decay=1e-4)
+        assert 'paramwise_cfg' not in cfg.optim_wrapper
+        assert cfg.auto_scale_lr.base_batch_size == 32 and cfg.train_dataloader.batch_size == 4
+        assert cfg.train_cfg.max_iters == 80000 and cfg.train_cfg.val_interval == 4000
+        assert cfg.default_hooks.checkpoint.interval == 4000
+    else:
+        assert 'neck' not in model
+        dh = model.decode_head
+        assert dh.type == 'UPerHead' and dh.in_channels == DIMS[arch] and dh.channels == 512
+        assert tuple(dh.pool_scales) == (1, 2, 3, 6)
+        aux = model.auxiliary_head
+        assert aux.type == 'FCNHead' and (aux.in_channels, aux.in_index) == (320, 2)
+        assert (aux.channels, aux.num_convs, aux.concat_input) == (256, 1, False)
+        assert aux.loss_decode.loss_weight == 0.4 and aux.norm_cfg == sync_bn
+        assert aux.num_classes == 150
+        assert cfg.optim_wrapper.optimizer == dict(
+            type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01)
+        assert cfg.optim_wrapper.paramwise_cfg == dict(custom_keys={'norm': dict(decay_mult=0.)})
+        assert cfg.auto_scale_lr.base_batch_size == 16 and cfg.train_dataloader.batch_size == 2
+        assert cfg.train_cfg.max_iters == 160000 and cfg.train_cfg.val_interval == 16000
+        assert cfg.default_hooks.checkpoint.interval == 16000
+    assert dh.num_classes == 150 and dh.norm_cfg == sync_bn and dh.loss_decode.loss_weight == 1.
+    assert dh.align_corners is False
+
+    # ADE20K at data/ade/ADEChallengeData2016; 512x512 crops of scale (2048, 512) x [0.5, 2]
+    train = cfg.train_dataloader.dataset
+    assert train.type == 'ADE20KDataset' and train.data_root == 'data/ade/ADEChallengeData2016'
+    types = [t.type for t in train.pipeline]
+    assert types == ['LoadImageFromFile', 'LoadAnnotations', 'RandomResize', 'RandomCrop',
+                     'RandomFlip', 'PhotoMetricDistortion', 'PackSegInputs']
+    resize, crop = train.pipeline[2], train.pipeline[3]
+    assert tuple(resize.scale) == (2048, 512) and tuple(resize.ratio_range) == (0.5, 2.0)
+    assert tuple(crop.crop_size) == (512, 512) and crop.cat_max_ratio == 0.75
+    assert train.pipeline[1].reduce_zero_label
+    # single-scale test: short side 512, long side at most 2048; Semantic FPN (AlignResize in
+    # the release) then resizes to a multiple of 32
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        pipeline = loader.dataset.pipeline
+        assert loader.dataset.data_prefix.img_path == 'images/validation'
+        resize = pipeline[[t.type for t in pipeline].index('Resize')]
+        assert tuple(resize.scale) == (2048, 512) and resize.keep_ratio
+        align = [t for t in pipeline if t.type == 'ResizeToMultiple']
+        assert [a.size_divisor for a in align] == ([32] if head == 'fpn' else [])
+    assert (cfg.test_evaluator.type, cfg.test_evaluator.iou_metrics) == ('IoUMetric', ['mIoU'])
+
+
+def _mmcv1_lr(it, base, warmup_iters, warmup_ratio, regular):
+    """The released runs' lr at iteration ``it`` (mmcv 1.x LrUpdaterHook, by iteration):
+    the regular lr, multiplied during warm-up by 1 - (1 - it / warmup_iters) * (1 - ratio)."""
+    lr = regular(it)
+    if it < warmup_iters:
+        lr *= 1 - (1 - it / warmup_iters) * (1 - warmup_ratio)
+    return lr
+
+
+@pytest.mark.parametrize('config', ['fpn_uniformer_s_80k.py', 'upernet_uniformer_b_160k.py'])
+def test_lr_schedule_matches_the_release(config):
+    """The configs' chained warm-up + decay schedulers give mmcv 1.x's released lr curve
+    (CosineAnnealing with min_lr_ratio 1e-8 / poly power 1, linear warm-up)."""
+    import torch
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR, PolyLR
+    cfg = _load(osp.join(REPO, 'configs', 'seg', config))
+    base = cfg.optim_wrapper.optimizer.lr
+    if config.startswith('fpn'):
+        total, warm, ratio = 80000, 1000, 0.1
+        target = base * 1e-8
+        regular = lambda t: target + 0.5 * (base - target) * (1 + math.cos(math.pi * t / total))  # noqa
+    else:
+        total, warm, ratio = 160000, 1500, 1e-6
+        regular = lambda t: base * (1 - t / total)  # noqa: E731
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base)
+    kinds = dict(LinearLR=LinearLR, CosineAnnealingLR=CosineAnnealingLR, PolyLR=PolyLR)
+    schedulers = []
+    for s in cfg.param_scheduler:
+        s = dict(s)
+        schedulers.append(kinds[s.pop('type')](opt, **s))
+    checks = {0, 1, 500, warm - 1, warm, warm + 1, 20000, 60000, total - 1}
+    for it in range(max(checks) + 1):
+        if it in checks:
+            got = opt.param_groups[0]['lr']
+            assert got == pytest.approx(_mmcv1_lr(it, base, warm, ratio, regular),
+                                        rel=1e-5, abs=1e-12), it
+        for s in schedulers:
+            s.step()
+
+
+# ----------------------------------------------------------------------------- mim
+def _shrink(obj, factor):
+    """Divide every image scale / crop size in a pipeline by ``factor``."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in ('scale', 'crop_size'):
+                obj[key] = tuple(max(1, int(v) // factor) for v in value)
+            else:
+                _shrink(value, factor)
+    elif isinstance(obj, list):
+        for item in obj:
+            _shrink(item, factor)
+
+
+def _small_config(config, data_root, work_dir):
+    """The config with the data at ``data_root`` (64x64 images), 1/8 image scales (64x64
+    crops, test short side 64), batch 2 (BatchNorm on UperNet's 1x1 pooled map needs two
+    values), no ImageNet checkpoint, one iteration then validation."""
+    cfg = _load(config)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].update(num_workers=0, persistent_workers=False)
+        cfg[loader].dataset.data_root = data_root
+        _shrink(cfg[loader].dataset.pipeline, 8)
+    cfg.train_dataloader.batch_size = 2
+    cfg.model.data_preprocessor.size = (64, 64)
+    cfg.model.backbone.init_cfg = None
+    cfg.train_cfg.update(max_iters=1, val_interval=1)
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 1
+    path = osp.join(work_dir, osp.basename(config))
+    cfg.dump(path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def tiny_ade(tmp_path_factory):
+    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
+    try:
+        import make_ade_seg as gen
+    finally:
+        sys.path.pop(0)
+    root = tmp_path_factory.mktemp('ade') / 'ADEChallengeData2016'
+    gen.generate(root, num_train=2, num_val=1, size=(64, 64), seed=5)
+    return str(root)
+
+
+def _mim(args, cwd):
+    start = time.time()
+    proc = subprocess.run([MIM] + args, cwd=cwd, capture_output=True, text=True, timeout=1800,
+                          env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    return out, time.time() - start
+
+
+def _miou(out):
+    found = re.findall(r'mIoU: (-?[0-9.]+)', out)
+    assert found, out[-3000:]
+    return float(found[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', SEG_CONFIGS, ids=[osp.basename(p) for p in SEG_CONFIGS])
+def test_mim_train_and_validate_one_iteration(config, tiny_ade, tmp_path):
+    """`mim train mmsegmentation` runs one training iteration and a validation pass (the test
+    loop's model, data pipeline and IoUMetric); for the h32 contract config `mim test
+    mmsegmentation` then loads the checkpoint it saved and evaluates it."""
+    work = str(tmp_path / 'work')
+    os.makedirs(work)
+    small = _small_config(config, tiny_ade, work)
+    out, train_s = _mim(['train', 'mmsegmentation', small, '--work-dir', work], str(tmp_path))
+    match = re.search(r'Iter\(train\)\s+\[1/1\].*? loss: ([0-9.na]+)', out)
+    assert match, out[-3000:]
+    assert 0 < float(match.group(1)) < 100  # finite, no blow-up at initialisation
+    assert 0 <= _miou(out) <= 100
+    ckpt = osp.join(work, 'iter_1.pth')
+    assert osp.exists(ckpt)
+    if osp.basename(config) == 'fpn_uniformer_s_h32_80k.py':
+        out, test_s = _mim(['test', 'mmsegmentation', small, '--checkpoint', ckpt,
+                            '--work-dir', work], str(tmp_path))
+        assert 0 <= _miou(out) <= 100
+        assert 'missing keys' not in out and 'unexpected key' not in out
+    print(f'{osp.basename(config)}: mim train (1 iteration + val) {train_s:.0f} s')
