@@ -120,7 +120,7 @@ def predict_scores(config: str, checkpoint: str, cwd: Union[str, Path]):
     if 'data_preprocessor' in cfg:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)  # as the Runner does
     model = MODELS.build(model_cfg)
-    state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
+    state = torch.load(checkpoint, map_location='cpu')['state_dict']  # weights-only + allow-list
     model.load_state_dict(state, strict=True)
     model.eval()
     scores = []

@@ -131,7 +131,7 @@ def test_released_layout_converts_and_loads(config, arch, heads, tmp_path):
          '--config', osp.join(REPO, 'configs', 'det', config)],
         capture_output=True, text=True, cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=REPO))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    converted = torch.load(dst, map_location='cpu', weights_only=False)['state_dict']
+    converted = torch.load(dst, map_location='cpu')['state_dict']
     result = model.load_state_dict(converted, strict=False)
     assert not result.missing_keys and not result.unexpected_keys, result
     for key in head_keys:

@@ -111,7 +111,7 @@ def test_released_layout_converts_and_loads(config, arch, heads, tmp_path):
     dst = tmp_path / 'converted.pth'
     tool = load_module(osp.join(REPO, 'tools', 'convert_official.py'))
     tool.main([str(src), str(dst), '--config', osp.join(REPO, 'configs', 'seg', config)])
-    converted = torch.load(dst, map_location='cpu', weights_only=False)['state_dict']
+    converted = torch.load(dst, map_location='cpu')['state_dict']
     result = model.load_state_dict(converted, strict=False)
     assert not result.missing_keys and not result.unexpected_keys, result
     for key in head_keys:

@@ -289,7 +289,7 @@ def test_convert_cli(build, tmp_path):
     torch.save({'model': official}, src)
     out = run_python([str(CONVERT_TOOL), str(src), str(dst), '--config', 'configs/cls/uniformer_s_in1k.py'])
     assert 'head.weight -> head.fc.weight' in out
-    ckpt = torch.load(dst, map_location='cpu', weights_only=False)
+    ckpt = torch.load(dst, map_location='cpu')
     assert set(ckpt) == {'meta', 'state_dict'} and ckpt['meta']['config'] == 'configs/cls/uniformer_s_in1k.py'
     model = build('uniformer_s_in1k.py')
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)  # as `mim test` loads it

@@ -50,9 +50,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if scope not in SCOPES:
         raise SystemExit(f'error: {args.config} has default_scope {scope!r}; the converter knows '
                          f'the models of {SCOPES[1:]}')
-    # Official checkpoints hold tensors and, in SlowFast/mmcv 1.x files, plain metadata
-    # (numbers, strings, argparse namespaces): weights_only loading with those allowed.
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    # Official checkpoints hold tensors and plain metadata (numbers, strings; timm's saver adds
+    # the training `args`, an argparse.Namespace): weights-only loading, that class allowed here.
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
     try:
         state_dict = convert_to_model(checkpoint, model, scope, logger)
     except ValueError as err:

@@ -432,7 +432,7 @@ def test_convert_official_video_for_recognizer3d(tmp_path, variant):
     config = _write_config(tmp_path, **variant)
     tool = load_module(ROOT / 'tools' / 'convert_official.py')
     tool.main([str(src), str(dst), '--config', str(config)])
-    ckpt = torch.load(dst, map_location='cpu', weights_only=False)
+    ckpt = torch.load(dst, map_location='cpu')
     model = build_model_from_config(str(config))[0].eval()
     assert list(ckpt['state_dict']) == list(model.state_dict())
     assert torch.equal(ckpt['state_dict']['cls_head.fc_cls.weight'], official['head.weight'])
