@@ -287,6 +287,10 @@ def test_det_config_builds_and_reads_the_data(coco: Path) -> None:
     assert cfg.val_evaluator.type == 'CocoMetric'
     assert cfg.val_evaluator.metric == ['bbox', 'segm']
     assert cfg.model.backbone.type == 'mmuniformer.UniFormer'
+    # the backbone starts from the cls quick start's last checkpoint (tools/quickstart.sh)
+    assert cfg.model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint='work_dirs/quickstart/cls/epoch_12.pth')
+    cfg.model.backbone.init_cfg = None
     data_cfg = cfg.train_dataloader.dataset
     data_cfg.data_root = str(coco) + '/'
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -306,3 +310,39 @@ def test_det_config_builds_and_reads_the_data(coco: Path) -> None:
         feats = model.extract_feat(torch.randn(1, 3, 128, 160))
     assert [tuple(f.shape) for f in feats] == [(1, 64, 128 // s, 160 // s) for s in (4, 8, 16, 32)] \
         + [(1, 64, 2, 3)]
+
+
+def test_det_backbone_starts_from_the_cls_quickstart_checkpoint(tmp_path: Path) -> None:
+    """The cls quick start's checkpoint (an mmpretrain ImageClassifier: `backbone.*`,
+    `head.*`) initialises the det quick start's backbone tensor for tensor, strictly."""
+    pytest.importorskip('mmdet')
+    pytest.importorskip('mmpretrain')
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmpretrain.registry import MODELS as CLS_MODELS
+
+    cls_cfg = Config.fromfile(str(ROOT / 'projects/quickstart/configs/uniformer_tiny_shapes.py'))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        classifier = CLS_MODELS.build(cls_cfg.model)
+    classifier.init_weights()
+    ckpt = tmp_path / 'epoch_12.pth'
+    torch.save(dict(state_dict=classifier.state_dict()), ckpt)
+
+    det_cfg = Config.fromfile(str(DET_CONFIG))
+    det_cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        detector = DET_MODELS.build(det_cfg.model)
+    detector.init_weights()
+    theirs = classifier.backbone.state_dict()
+    ours = detector.backbone.state_dict()
+    shared = [k for k in ours if k in theirs]
+    # every cls tensor but the final BatchNorm is in the det backbone, which has 4 LayerNorms
+    # on its outputs instead
+    assert {k.split('.')[0] for k in set(theirs) - set(ours)} == {'norm'}
+    assert sorted({k.split('.')[0] for k in set(ours) - set(theirs)}) == [
+        'norm1', 'norm2', 'norm3', 'norm4']
+    assert len(shared) > 50
+    for key in shared:
+        torch.testing.assert_close(ours[key], theirs[key], rtol=0, atol=0, msg=key)

@@ -10,6 +10,12 @@
 #       --checkpoint work_dirs/quickstart_det/epoch_8.pth
 #
 # or all of it with `bash tools/quickstart.sh --task det`. The test split is the val split.
+#
+# As the COCO configs start from an ImageNet checkpoint, the backbone starts from the
+# classification quick start's checkpoint (`pretrained`; same tiny arch, trained on
+# `shapes_cls`): `bash tools/quickstart.sh --task det` trains that first when it is missing.
+# From scratch the RoI classifier does not get past the background prior in a few minutes
+# (measured: 0.1 box / 0.1 mask mAP after 8 epochs); `pretrained = None` trains from scratch.
 _base_ = [
     '../../../configs/_base_/models/mask_rcnn_uniformer_fpn.py',
     'mmdet::_base_/default_runtime.py',
@@ -18,6 +24,7 @@ _base_ = [
 classes = ('circle', 'triangle', 'square', 'star')
 num_classes = len(classes)
 max_epochs = 8
+pretrained = 'work_dirs/quickstart/cls/epoch_12.pth'  # the cls quick start's last checkpoint
 batch_size = 4
 data_root = 'data/shapes_coco/'  # relative to the working directory (the repository root)
 width = 64  # channels of the FPN and of the RoI heads (256 in the COCO models)
@@ -32,7 +39,8 @@ model = dict(
         arch=dict(_delete_=True, depths=(1, 1, 2, 1), embed_dims=(32, 64, 128, 256), head_dim=32),
         window_size=4,
         hybrid_global_every=2,
-        drop_path_rate=0.),
+        drop_path_rate=0.,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained) if pretrained else None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=width),
     rpn_head=dict(in_channels=width, feat_channels=width, anchor_generator=dict(scales=[4])),
     roi_head=dict(
