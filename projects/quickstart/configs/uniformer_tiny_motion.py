@@ -6,11 +6,11 @@
 #
 #   python tools/data/make_motion_video.py --out data/motion_video
 #   mim train mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
-#       --work-dir work_dirs/quickstart_video
+#       --work-dir work_dirs/quickstart/video
 #   mim test mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
-#       --checkpoint work_dirs/quickstart_video/epoch_5.pth --work-dir work_dirs/quickstart_video
+#       --checkpoint work_dirs/quickstart/video/epoch_5.pth --work-dir work_dirs/quickstart/video
 #
-# or all of it with `bash tools/quickstart_video.sh`. The test split is the generated val split.
+# or all of it with `bash tools/quickstart.sh --task video`. The test split is the generated val split.
 _base_ = [
     '../../../configs/_base_/models/uniformer_video.py',
     'mmaction::_base_/default_runtime.py',
