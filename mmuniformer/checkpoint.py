@@ -76,8 +76,17 @@ HEAD_PREFIX_ROWS: Dict[str, Tuple[Tuple[str, str], ...]] = {
     # semantic_segmentation/ (mmseg 0.x): keyed as in mmseg 1.x
     'mmseg': (('neck.', 'neck.'), ('decode_head.', 'decode_head.'),
               ('auxiliary_head.', 'auxiliary_head.')),
-    # pose_estimation/ (mmpose 0.x TopdownHeatmapSimpleHead) -> mmpose 1.x HeatmapHead
-    'mmpose': (('keypoint_head.', 'head.'), ),
+    # pose_estimation/ (mmpose 0.x TopDownSimpleHead: ``deconv_layers.{0,1,3,4,6,7}``,
+    # ``final_layer``) -> mmpose 1.x HeatmapHead, same module names and indices; checkpoints
+    # of mmpose 1.x's projects/uniformer already key the head as HeatmapHead (``head.``)
+    'mmpose': (('keypoint_head.', 'head.'), ('head.', 'head.')),
+}
+#: Per library, official backbone keys that its released models hold but never use: the pose
+#: backbones (pose_estimation/mmpose/models/backbones/uniformer.py and mmpose's
+#: projects/uniformer) build the LayerNorms of all four stages and feed only stage 4's
+#: (``norm4``) to the head. The converter drops them (one log line) when the model lacks them.
+UNUSED_OFFICIAL_KEYS: Dict[str, 're.Pattern'] = {
+    'mmpose': re.compile(r'^backbone\.norm[123]\.'),
 }
 #: The mapping: the backbone's layer-scale rename, then one row per head prefix and library
 #: (first match wins; backbone keys matching no row keep their name).
@@ -444,8 +453,14 @@ def convert_to_model(checkpoint: dict, model: nn.Module, scope: str,
     """
     logger = logger or MMLogger.get_current_instance()
     official = unwrap_state_dict(checkpoint)
-    mapped = official_to_ours(official, scope)
     target = model.state_dict()
+    unused = UNUSED_OFFICIAL_KEYS.get(scope)
+    dropped = [k for k in official if unused is not None and unused.match(k) and k not in target]
+    if dropped:
+        print_log(f'dropped {len(dropped)} official tensors that the released {scope} model '
+                  'never uses: ' + '; '.join(summarise_keys(dropped)), logger=logger)
+        official = {k: v for k, v in official.items() if k not in dropped}
+    mapped = official_to_ours(official, scope)
     report = fit_state_dict(mapped.state, target)
     official_name = {v: k for k, v in mapped.renamed.items()}
     report.unexpected = [official_name.get(k, k) for k in report.unexpected] + mapped.left_over
