@@ -1,0 +1,96 @@
+"""The task libraries' own inferencers on mmuniformer configs.
+
+Every config here loads the plugin through ``custom_imports`` and names its library in
+``default_scope``, so each library's inferencer (``ImageClassificationInferencer``,
+``ActionRecogInferencer``, ``DetInferencer``, ``MMSegInferencer``, ``MMPoseInferencer``) builds
+our models unchanged; this module only picks the inferencer from the config's scope and fills
+the two settings mmpose's inferencers read from the top level of a config (``data_mode``,
+``dataset_type``).
+"""
+from typing import Any, Dict, Optional, Union
+
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+
+#: default_scope -> task name used by the demos
+SCOPE_TASKS: Dict[str, str] = {
+    'mmpretrain': 'cls',
+    'mmaction': 'video',
+    'mmdet': 'det',
+    'mmseg': 'seg',
+    'mmpose': 'pose',
+}
+
+
+def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
+    """Read ``config`` (a path or a :class:`Config`), apply ``cfg_options`` and return it.
+
+    mmpose's inferencers read ``cfg.data_mode`` (``'topdown'`` / ``'bottomup'``) and
+    ``cfg.dataset_type``, which mmpose's own configs define at the top level; where a
+    config leaves them to its datasets, they are taken from the test (else val) dataset
+    (``data_mode`` / ``type``).
+    """
+    cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if cfg.get('default_scope') == 'mmpose':
+        for top, field in (('data_mode', 'data_mode'), ('dataset_type', 'type')):
+            if top in cfg:
+                continue
+            for key in ('test_dataloader', 'val_dataloader'):
+                value = (cfg.get(key) or {}).get('dataset', {}).get(field)
+                if value:
+                    cfg[top] = value
+                    MMLogger.get_current_instance().debug(
+                        f'{top}={value!r} taken from {key}.dataset for the pose inferencer')
+                    break
+    return cfg
+
+
+def config_task(cfg: Config) -> str:
+    """``'cls' | 'video' | 'det' | 'seg' | 'pose'`` from the config's ``default_scope``."""
+    scope = cfg.get('default_scope')
+    if scope not in SCOPE_TASKS:
+        raise ValueError(f'config default_scope {scope!r} is not one of the task libraries '
+                         f'{sorted(SCOPE_TASKS)}; set default_scope in the config')
+    return SCOPE_TASKS[scope]
+
+
+def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
+                     device: str = 'cpu', cfg_options: Optional[dict] = None,
+                     **kwargs: Any) -> Any:
+    """The config's library inferencer with ``checkpoint`` loaded.
+
+    Args:
+        config: config path or :class:`Config`.
+        checkpoint: checkpoint of the whole model (mmengine format); None keeps the
+            initial weights (the inferencers then warn).
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:0'`` ...
+        cfg_options: overrides merged into the config.
+        **kwargs: passed to the inferencer (e.g. ``det_model`` for pose: default
+            ``'whole_image'``, a box per image unless ``bboxes`` are given per call).
+
+    Returns:
+        ``ImageClassificationInferencer`` (cls), ``ActionRecogInferencer`` (video),
+        ``DetInferencer`` (det), ``MMSegInferencer`` (seg) or ``MMPoseInferencer`` (pose).
+    """
+    cfg = load_config(config, cfg_options)
+    task = config_task(cfg)
+    if task == 'cls':
+        from mmpretrain.apis import ImageClassificationInferencer
+        return ImageClassificationInferencer(cfg, pretrained=checkpoint or False, device=device,
+                                             **kwargs)
+    if task == 'video':
+        from mmaction.apis.inferencers import ActionRecogInferencer
+        return ActionRecogInferencer(cfg, weights=checkpoint, device=device, **kwargs)
+    if task == 'det':
+        from mmdet.apis import DetInferencer
+        return DetInferencer(cfg, weights=checkpoint, device=device, show_progress=False,
+                             **kwargs)
+    if task == 'seg':
+        from mmseg.apis import MMSegInferencer
+        return MMSegInferencer(cfg, weights=checkpoint, device=device, **kwargs)
+    from mmpose.apis import MMPoseInferencer
+    kwargs.setdefault('det_model', 'whole_image')
+    return MMPoseInferencer(pose2d=cfg, pose2d_weights=checkpoint, device=device,
+                            show_progress=False, **kwargs)
