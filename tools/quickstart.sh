@@ -3,7 +3,7 @@
 # default data, train a tiny UniFormer on it with `mim train`, test the untrained and the trained
 # model with `mim test`, and end with one table: task, metric, untrained, trained, wall time.
 #
-#   bash tools/quickstart.sh                 # every task: cls, video, det, seg
+#   bash tools/quickstart.sh                 # every task: cls, video, det, seg, pose
 #   bash tools/quickstart.sh --task det      # one task (repeat --task for several)
 #
 # Tasks (config, data made by a generator in tools/data/):
@@ -14,13 +14,15 @@
 #          (its backbone starts from the cls quick start's checkpoint: cls runs first if needed)
 #   seg    mmsegmentation  projects/quickstart/configs/fpn_uniformer_tiny_shapes_ade.py
 #                                                                                  data/shapes_ade
+#   pose   mmpose  projects/quickstart/configs/topdown_uniformer_tiny_stick_coco.py
+#                                                                                  data/stick_coco
 # Environment: MMUNIFORMER_VENV (venv, default ~/.venvs/mmuniformer, as tools/setup_env.sh),
 # QUICKSTART_WORK_DIR (default work_dirs/quickstart; one sub-folder per task),
 # QUICKSTART_SKIP_SETUP=1 skips tools/setup_env.sh (an environment that is already complete).
 # On 2 CPU cores each task takes a few minutes; a GPU is used when there is one.
 set -euo pipefail
 
-all_tasks=(cls video det seg)
+all_tasks=(cls video det seg pose)
 tasks=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
       [ $# -ge 2 ] || { echo "--task needs a value: ${all_tasks[*]}" >&2; exit 2; }
       tasks+=("$2"); shift 2 ;;
     --task=*) tasks+=("${1#--task=}"); shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument '$1'; usage: bash tools/quickstart.sh [--task ${all_tasks[*]// /|}]" >&2
        exit 2 ;;
   esac
@@ -85,6 +87,8 @@ spec() {
               "data/shapes_coco annotations/instances_val.json tools/data/make_coco_instances.py" ;;
     seg) echo "mmsegmentation projects/quickstart/configs/fpn_uniformer_tiny_shapes_ade.py" \
               "data/shapes_ade classes.txt tools/data/make_ade_seg.py" ;;
+    pose) echo "mmpose projects/quickstart/configs/topdown_uniformer_tiny_stick_coco.py" \
+               "data/stick_coco annotations/person_keypoints_val.json tools/data/make_coco_keypoints.py" ;;
   esac
 }
 

@@ -19,6 +19,7 @@ METRICS: Dict[str, List[Tuple[str, str, float]]] = {
     'det': [('box mAP (%)', r'coco/bbox_mAP: (-?[0-9.]+)', 100.),
             ('mask mAP (%)', r'coco/segm_mAP: (-?[0-9.]+)', 100.)],
     'seg': [('mIoU (%)', r'mIoU: (-?[0-9.]+)', 1.)],
+    'pose': [('keypoint AP (%)', r'coco/AP: (-?[0-9.]+)', 100.)],
 }
 HEADER = ('task', 'metric', 'untrained', 'trained', 'wall time')
 
