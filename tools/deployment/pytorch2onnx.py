@@ -25,9 +25,10 @@ fused kernel, which the TorchScript exporter handles less uniformly across opset
 compares it with PyTorch (exit status 1 if the max abs difference exceeds ``--atol``).
 """
 import argparse
+import contextlib
 import os.path as osp
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -114,6 +115,46 @@ def input_size(shape: Optional[Sequence[int]], cfg: Any, video: bool) -> Tuple[i
     return size
 
 
+def _contiguous_symbolic(g: Any, x: Any, memory_format: Any) -> Any:
+    """``x.contiguous(memory_format=...)`` in ONNX: the identity. ONNX tensors have no memory
+    layout, while torch's own symbolic refuses any format but the default (the backbones keep
+    their maps channels-last on CPU)."""
+    return x
+
+
+def _movedim_symbolic(g: Any, x: Any, source: Any, destination: Any) -> Any:
+    """``x.movedim(source, destination)`` as one ONNX ``Transpose``, negative dims included
+    (torch's TorchScript symbolic writes them into ``perm`` unnormalised, which ONNX
+    refuses)."""
+    from torch.onnx import symbolic_helper
+    rank = symbolic_helper._get_tensor_rank(x)
+    if rank is None:
+        raise RuntimeError('movedim needs an input of known rank to be exported')
+    src, dst = ([int(d) % rank for d in torch.as_tensor(
+        symbolic_helper._maybe_get_const(v, 't')).flatten().tolist()] for v in (source, destination))
+    perm = [-1] * rank
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(i for i in range(rank) if i not in src)
+    perm = [p if p >= 0 else next(rest) for p in perm]
+    return g.op('Transpose', x, perm_i=perm)
+
+
+# aten op -> symbolic replacing torch's own during the export
+_SYMBOLICS = {'aten::contiguous': _contiguous_symbolic, 'aten::movedim': _movedim_symbolic}
+
+
+@contextlib.contextmanager
+def _export_symbolics(opset: int) -> Iterator[None]:
+    for name, fn in _SYMBOLICS.items():
+        torch.onnx.register_custom_op_symbolic(name, fn, opset)
+    try:
+        yield
+    finally:
+        for name in _SYMBOLICS:
+            torch.onnx.unregister_custom_op_symbolic(name, opset)
+
+
 def export_onnx(model: nn.Module, fn: Callable[[nn.Module, torch.Tensor], Any],
                 example: torch.Tensor, out: str, opset: int = 17) -> List[str]:
     """Export ``fn(model, x)`` to ``out`` with a dynamic batch; returns the output names.
@@ -121,7 +162,7 @@ def export_onnx(model: nn.Module, fn: Callable[[nn.Module, torch.Tensor], Any],
     ``example``: ``(B, C, ...)``; use B >= 2 so that no size-1 batch gets folded away.
     """
     wrapper = ExportWrapper(model, fn).eval()
-    with torch.no_grad(), explicit_attention(model):
+    with torch.no_grad(), explicit_attention(model), _export_symbolics(opset):
         n_out = len(wrapper(example))
         names = ['output'] if n_out == 1 else [f'output{i}' for i in range(n_out)]
         axes: Dict[str, Dict[int, str]] = {n: {0: 'batch'} for n in ['input', *names]}
