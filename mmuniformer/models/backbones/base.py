@@ -255,6 +255,17 @@ class UniFormerBase(BaseModule):
                 raise ValueError(f'input {tuple(x.shape)} is too small: stage {i + 1} would have an '
                                  f'empty feature map ({dims} = {tuple(size)}); {name} needs {need}')
 
+    @staticmethod
+    def _channels_last(x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, *S)`` in channels-last memory (same shape and values).
+
+        The blocks run fastest in this layout on CPU (1x1 and depthwise convolutions
+        without layout conversions, free views between maps and tokens); the LayerNorm
+        embeddings already return it, so this only copies after a BatchNorm conv stem.
+        """
+        fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
+        return x.contiguous(memory_format=fmt)
+
     def _run(self, block: nn.Module,
              *args: Optional[torch.Tensor]) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """Run a block, with gradient checkpointing when ``with_cp`` and training."""

@@ -181,7 +181,7 @@ class UniFormer(UniFormerBase):
             x = x.clone()
             x[..., y1:y2, x1:x2] = x.flip(0)[..., y1:y2, x1:x2]
         if i == 0:
-            x = self.pos_drop(x)
+            x = self._channels_last(self.pos_drop(x))
         for block in getattr(self, f'blocks{i + 1}'):
             x = self._run(block, x)
         return x

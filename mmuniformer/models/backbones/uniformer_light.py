@@ -31,11 +31,6 @@ ARCH_ZOO_LIGHT: Dict[str, dict] = {
 ARCH_DEFAULTS_LIGHT = dict(mlp_ratio=3., layer_scale_stages=())
 
 
-def _gather_tokens(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Pick tokens ``index`` ``(B, M)`` from ``x`` ``(B, N, C)`` -> ``(B, M, C)``."""
-    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
-
-
 class HourglassBlock(GlobalBlock):
     """Hourglass global block ("EvoSABlock") on a map ``(B, C, *S)`` plus a score token.
 
@@ -108,15 +103,17 @@ class HourglassBlock(GlobalBlock):
         if scores is None:
             raise ValueError('a shrinking hourglass block needs the token scores of an earlier '
                              'block (the first stage-3 block must keep all tokens)')
-        n = tokens.shape[1]
+        b, n, c = tokens.shape
         n_keep = int(n * self.keep_ratio)
         order = torch.argsort(scores, dim=1, descending=True)  # (B, N), best first
-        keep_idx, drop_idx = order[:, :n_keep], order[:, n_keep:]
-        dropped = _gather_tokens(tokens, drop_idx)  # (B, N - n_keep, C)
-        drop_scores = scores.gather(1, drop_idx)
+        # one gather puts the tokens in rank order; kept and dropped are views of it
+        index = order.unsqueeze(-1).expand(-1, -1, c)
+        ranked = tokens.gather(1, index)  # (B, N, C)
+        dropped = ranked[:, n_keep:]  # (B, N - n_keep, C)
+        drop_scores = scores.gather(1, order[:, n_keep:])
         weight = drop_scores / drop_scores.sum(dim=1, keepdim=True)
-        merged = (weight.unsqueeze(-1) * dropped).sum(dim=1, keepdim=True)
-        seq = torch.cat([score_token, _gather_tokens(tokens, keep_idx), merged], dim=1)
+        merged = torch.bmm(weight.unsqueeze(1).to(dropped.dtype), dropped)  # (B, 1, C)
+        seq = torch.cat([score_token, ranked[:, :n_keep], merged], dim=1)
 
         raw, row = self.attn(self.norm1(seq), return_first_row=True)  # row: (B, n_keep + 1)
         out = self.ls1(raw)
@@ -126,14 +123,14 @@ class HourglassBlock(GlobalBlock):
         out = self.ls2(raw)
         fast = fast + (raw if self.separate_fast_scale else out)[:, -1:]
         seq = seq + self.drop_path(out)
-        dropped = dropped + self.ls3(fast)
 
         # Scores of the tokens that joined the attention; a single merged token is itself.
-        seen_idx, row = (order, row) if n - n_keep == 1 else (keep_idx, row[:, :-1])
+        seen_idx, row = (order, row) if n - n_keep == 1 else (order[:, :n_keep], row[:, :-1])
         scores = scores.scatter(1, seen_idx, self._blend(scores.gather(1, seen_idx), row))
-        sorted_tokens = torch.cat([seq[:, 1:-1], dropped], dim=1)  # in `order`
-        tokens = sorted_tokens.new_zeros(tokens.shape).scatter(  # dtype may differ under autocast
-            1, order.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]), sorted_tokens)
+        # back to grid order: kept tokens from the sequence, dropped ones plus the fast update;
+        # every grid position is written once (``order`` is a permutation), so no zero fill
+        ranked = torch.cat([seq[:, 1:-1], dropped + self.ls3(fast)], dim=1)
+        tokens = ranked.new_empty(b, n, c).scatter_(1, index, ranked)  # dtype may differ under autocast
         return tokens_to_map(tokens, size), seq[:, :1], scores
 
 
@@ -235,7 +232,7 @@ class UniFormerLight(UniFormerBase):
         normalised score token ``(B, C_4)``; a single tensor if not ``out_tuple``."""
         self._check_input(x)
         outs = []
-        x = self.pos_drop(self.patch_embed1(x))
+        x = self._channels_last(self.pos_drop(self.patch_embed1(x)))
         score_token = scores = None
         stage3_size: Tuple[int, ...] = ()
         for i in range(4):

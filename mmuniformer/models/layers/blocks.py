@@ -36,6 +36,47 @@ def bn_nd(ndim: int) -> type:
     return _BN[ndim]
 
 
+class _PointwiseMixin:
+    """A 1x1(x1) convolution computed as a matmul over the channels-last view.
+
+    ``(B, C_in, *S) -> (B, C_out, *S)``, the same parameters (and state-dict keys) as
+    the convolution it subclasses. On a channels-last map ``x.movedim(1, -1)`` is a
+    contiguous ``(B, *S, C_in)`` view, so the product needs no layout copy and its
+    result, moved back, is channels-last again (the CPU convolution kernels copy
+    channels-last inputs of 1x1 convolutions to channels-first and back).
+    """
+
+    weight: torch.Tensor
+    bias: Optional[torch.Tensor]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.movedim(1, -1), self.weight.flatten(1), self.bias).movedim(-1, 1)
+
+
+class PointwiseConv2d(_PointwiseMixin, nn.Conv2d):
+    """``nn.Conv2d(in_channels, out_channels, 1)`` run as a channels-last matmul."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, 1, bias=bias)
+
+
+class PointwiseConv3d(_PointwiseMixin, nn.Conv3d):
+    """``nn.Conv3d(in_channels, out_channels, 1)`` run as a channels-last matmul."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, 1, bias=bias)
+
+
+_POINTWISE = {2: PointwiseConv2d, 3: PointwiseConv3d}
+
+
+def pointwise_conv_nd(ndim: int) -> type:
+    """Return :class:`PointwiseConv2d` or :class:`PointwiseConv3d` for ``ndim`` spatial dims."""
+    if ndim not in _POINTWISE:
+        raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim}')
+    return _POINTWISE[ndim]
+
+
 def _ntuple(value: Union[int, Sequence[int]], ndim: int) -> Tuple[int, ...]:
     if isinstance(value, int):
         return (value, ) * ndim
@@ -64,14 +105,14 @@ class LayerScale(nn.Module):
 
 
 class ConvMlp(nn.Module):
-    """Point-wise conv MLP on ``(B, C, *S)``: fc1 -> GELU -> fc2."""
+    """Point-wise conv MLP on ``(B, C, *S)``: fc1 -> GELU -> fc2 (channels-last matmuls)."""
 
     def __init__(self, dim: int, hidden_dim: int, ndim: int = 2, drop: float = 0.) -> None:
         super().__init__()
-        conv = conv_nd(ndim)
-        self.fc1 = conv(dim, hidden_dim, 1)
+        pointwise = pointwise_conv_nd(ndim)
+        self.fc1 = pointwise(dim, hidden_dim)
         self.act = nn.GELU()
-        self.fc2 = conv(hidden_dim, dim, 1)
+        self.fc2 = pointwise(hidden_dim, dim)
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,12 +198,12 @@ class Attention(nn.Module):
             drop = self.attn_drop if self.training else 0.
             if self.use_sdpa:
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+                if return_first_row:  # the fused kernel does not return the weights
+                    row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
             else:
-                attn = (q @ k.transpose(-2, -1)) * self.scale
-                attn = F.dropout(attn.softmax(dim=-1), drop, self.training)
-                out = attn @ v
-            if return_first_row:
-                row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+                attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+                row = attn[:, :, :1]  # (B, heads, 1, N), before dropout
+                out = F.dropout(attn, drop, self.training) @ v
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
         if not return_first_row:
             return out
@@ -173,7 +214,9 @@ class LocalBlock(nn.Module):
     """Local MHRA block ("CBlock") on ``(B, C, *S)``.
 
     ``x + DPE(x)``, then ``x + conv2(dw(conv1(BN(x))))`` and ``x + ConvMlp(BN(x))``,
-    each residual branch with drop path and optional layer scale.
+    each residual branch with drop path and optional layer scale. The 1x1 convolutions
+    are channels-last matmuls (:class:`PointwiseConv2d`): the block runs fastest on a
+    channels-last map, the backbones' layout.
 
     Args:
         dim: channels.
@@ -200,9 +243,9 @@ class LocalBlock(nn.Module):
         local_kernel = _ntuple(local_kernel, ndim)
         self.pos_embed = conv(dim, dim, dpe_kernel, padding=tuple(k // 2 for k in dpe_kernel), groups=dim)
         self.norm1 = bn_nd(ndim)(dim)
-        self.conv1 = conv(dim, dim, 1)
+        self.conv1 = pointwise_conv_nd(ndim)(dim, dim)
         self.attn = conv(dim, dim, local_kernel, padding=tuple(k // 2 for k in local_kernel), groups=dim)
-        self.conv2 = conv(dim, dim, 1)
+        self.conv2 = pointwise_conv_nd(ndim)(dim, dim)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = bn_nd(ndim)(dim)
         self.mlp = ConvMlp(dim, int(dim * mlp_ratio), ndim, drop)

@@ -1,0 +1,378 @@
+"""Throughput and peak memory of the model a config builds, for inference and a training step.
+
+    python tools/benchmark.py CONFIG [--mode infer train] [--batch-size 8] [--input-size 224]
+        [--frames 8] [--dtype fp32|fp16|bf16] [--device cpu|cuda] [--channels-last] [--compile]
+        [--warmup 2] [--repeat 10] [--threads N] [--compare] [--json OUT.json]
+        [--cfg-options KEY=VALUE ...]
+
+The model is built from the config with its library's ``MODELS`` registry (any task:
+mmpretrain, mmaction2, mmdet, mmseg, mmpose) and fed random inputs ``(B, 3, H, W)`` or
+``(B, 3, T, H, W)`` (the data preprocessor is not timed). The timed forward is the most
+complete tensor forward of the model (:func:`mmuniformer.analysis.forward_candidates`:
+``model(x, mode='tensor')``, mmaction2's ``extract_feat(stage='head')``, else the backbone).
+A training step is that forward, ``backward()`` of the mean of its outputs and one step of
+the config's optimizer (``optim_wrapper``, built with mmengine). ``--dtype fp16/bf16`` runs
+under ``torch.autocast``; the weights stay float32.
+
+Peak memory is the largest amount of memory allocated during one timed call above what
+was allocated before it: ``torch.cuda.max_memory_allocated`` on CUDA, the CPU allocator's
+running total from ``torch.profiler`` (``profile_memory=True``) on CPU.
+
+``--compare`` times, interleaved in the same process (round-robin over ``--repeat``
+rounds, so that load changes hit every variant alike), the model with
+``F.scaled_dot_product_attention`` and with its explicit ``softmax(q k^T) v`` path, and,
+for a video ``UniFormer`` backbone, mmaction2's own ``UniFormer`` backbone loaded with the
+same weights (both backbones alone), and prints the time ratios.
+"""
+import argparse
+import contextlib
+import json
+import os.path as osp
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.config import DictAction
+
+try:
+    import mmuniformer  # noqa: F401
+except ImportError:  # running from a source checkout without installing
+    sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+    import mmuniformer  # noqa: F401
+from mmuniformer.analysis import (build_model_from_config, explicit_attention, find_uniformer,
+                                  forward_candidates, input_shape_from_config)
+
+DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
+MODES = ('infer', 'train')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--mode', nargs='+', choices=MODES, default=list(MODES),
+                        help='what to time (default: both)')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--input-size', type=int, nargs='+', default=None,
+                        help='S or H W (default: the test pipeline crop, else 224)')
+    parser.add_argument('--frames', type=int, default=None,
+                        help='video clip length T (default: the test pipeline clip_len, else 8)')
+    parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32',
+                        help='fp16/bf16: torch.autocast around forward (and backward)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='model and input in channels-last memory format')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the model')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed calls first')
+    parser.add_argument('--repeat', type=int, default=10, help='timed calls (rounds)')
+    parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    parser.add_argument('--compare', action='store_true',
+                        help='also time the explicit-softmax attention path and, for video, '
+                             "mmaction2's UniFormer; print ratios")
+    parser.add_argument('--json', default=None, help='write the results to this JSON file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, KEY=VALUE')
+    args = parser.parse_args(argv)
+    for name in ('batch_size', 'repeat'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got {getattr(args, name)}')
+    if args.warmup < 0:
+        parser.error(f'--warmup must be >= 0, got {args.warmup}')
+    if args.input_size is not None and len(args.input_size) not in (1, 2):
+        parser.error(f'--input-size takes S or H W, got {args.input_size}')
+    if args.frames is not None and args.frames < 1:
+        parser.error(f'--frames must be >= 1, got {args.frames}')
+    if args.dtype == 'fp16' and not args.device.startswith('cuda'):
+        parser.error('--dtype fp16 autocast needs a CUDA device; on CPU use bf16')
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error(f'--device {args.device}: CUDA is not available; use --device cpu')
+    return args
+
+
+@dataclass
+class Result:
+    """One timed variant: times in ms per call, throughput from the median."""
+    variant: str
+    mode: str
+    forward: str
+    batch_size: int
+    times_ms: List[float]
+    peak_mem_mb: Optional[float] = None
+    median_ms: float = 0.
+    spread_ms: float = 0.
+    throughput: float = 0.
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def finish(self) -> 'Result':
+        self.median_ms = statistics.median(self.times_ms)
+        q = statistics.quantiles(self.times_ms, n=4) if len(self.times_ms) > 1 else [self.median_ms] * 3
+        self.spread_ms = q[2] - q[0]  # inter-quartile range
+        self.throughput = self.batch_size / (self.median_ms / 1e3)
+        return self
+
+
+class Variant:
+    """A callable to time: ``run()`` does one inference call or one training step."""
+
+    def __init__(self, name: str, mode: str, forward: str, run: Callable[[], Any],
+                 prepare: Callable[[], None] = lambda: None) -> None:
+        self.name, self.mode, self.forward, self.run = name, mode, forward, run
+        self.prepare = prepare  # before the memory measurement
+
+
+def _tensors(out: Any) -> List[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for item in out for t in _tensors(item)]
+    return []
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def pick_forward(model: nn.Module, x: torch.Tensor) -> Tuple[str, Callable]:
+    """The most complete tensor forward that runs on ``x`` (one eval call each)."""
+    errors = []
+    model.eval()
+    for desc, fn in forward_candidates(model):
+        try:
+            with torch.no_grad():
+                if _tensors(fn(model, x)):
+                    return desc, fn
+        except Exception as err:  # noqa: BLE001  try the next, smaller forward
+            errors.append(f'{desc}: {type(err).__name__}: {err}')
+    raise RuntimeError('no forward of the model runs on the benchmark input:\n' + '\n'.join(errors))
+
+
+def make_variants(name: str, model: nn.Module, fn: Callable, desc: str, x: torch.Tensor,
+                  modes: Sequence[str], autocast: Callable, optimizer: Optional[Any],
+                  context: Callable) -> List[Variant]:
+    """Inference and training-step callables of ``model``; ``context()`` wraps each call
+    (e.g. the explicit-attention switch)."""
+    variants = []
+    if 'infer' in modes:
+        def infer() -> Any:
+            model.eval()
+            with context(), torch.inference_mode(), autocast():
+                return fn(model, x)
+        variants.append(Variant(name, 'infer', desc, infer))
+    if 'train' in modes:
+        def train_step() -> None:
+            model.train()
+            with context():
+                optimizer.zero_grad(set_to_none=True)
+                with autocast():
+                    loss = sum(t.float().mean() for t in _tensors(fn(model, x)))
+                loss.backward()
+                optimizer.step()
+        # gradients freed first: the step's peak includes its gradients, not the last step's
+        variants.append(Variant(name, 'train', desc, train_step,
+                                lambda: optimizer.zero_grad(set_to_none=True)))
+    return variants
+
+
+def peak_memory_mb(run: Callable[[], Any], device: torch.device) -> float:
+    """Peak memory allocated during ``run()`` above what was allocated before it."""
+    if device.type == 'cuda':
+        _sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        run()
+        _sync(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
+    current = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        current += event.nbytes()
+        peak = max(peak, current)
+    return peak / 2**20
+
+
+def time_variants(variants: List[Variant], batch: int, warmup: int, repeat: int,
+                  device: torch.device) -> List[Result]:
+    """Warm up every variant, then time them round-robin, ``repeat`` rounds."""
+    from mmengine.utils import ProgressBar
+    for v in variants:
+        for _ in range(warmup):
+            v.run()
+    times: List[List[float]] = [[] for _ in variants]
+    bar = ProgressBar(repeat * len(variants))
+    for _ in range(repeat):
+        for i, v in enumerate(variants):
+            _sync(device)
+            start = time.perf_counter()
+            v.run()
+            _sync(device)
+            times[i].append((time.perf_counter() - start) * 1e3)
+            bar.update()
+    sys.stdout.write('\n')
+    results = []
+    for v, ts in zip(variants, times):
+        v.run()  # this variant's steady state (after the others ran)
+        v.prepare()
+        results.append(Result(v.name, v.mode, v.forward, batch, ts,
+                              peak_memory_mb(v.run, device)).finish())
+    return results
+
+
+def mmaction_uniformer(backbone: nn.Module) -> Optional[nn.Module]:
+    """mmaction2's built-in ``UniFormer`` with ``backbone``'s weights, or None when
+    ``backbone`` is not a plain video UniFormer that model can express."""
+    from mmuniformer.models.backbones import UniFormer
+    if not isinstance(backbone, UniFormer) or backbone.ndim != 3:
+        return None
+    if (backbone.split or backbone.std or backbone.arch['stem'] != 'plain'
+            or backbone.arch['layer_scale_stages'] or backbone.temporal_stride != 2
+            or backbone.out_norm != 'bn'):
+        return None
+    try:
+        from mmaction.models.backbones.uniformer import UniFormer as MMAUniFormer
+    except ImportError:
+        return None
+    from mmuniformer.checkpoint import ours_to_official
+    arch = backbone.arch
+    theirs = MMAUniFormer(depth=list(arch['depths']), embed_dim=list(arch['embed_dims']),
+                          head_dim=arch['head_dim'], mlp_ratio=arch['mlp_ratio'],
+                          pretrained=None, init_cfg=None)
+    state = ours_to_official(backbone.state_dict()).state
+    theirs.load_state_dict(state, strict=True)
+    return theirs
+
+
+def run(args: argparse.Namespace) -> Dict[str, Any]:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    model, cfg, scope = build_model_from_config(args.config, args.cfg_options)
+    _, backbone = find_uniformer(model)
+    ndim = getattr(backbone, 'ndim', 2)
+    frames, hw = input_shape_from_config(cfg)
+    if args.input_size:
+        hw = tuple(args.input_size) * (2 if len(args.input_size) == 1 else 1)
+    hw = hw or (224, 224)
+    shape = (args.batch_size, 3) + ((args.frames or frames or 8, ) if ndim == 3 else ()) + tuple(hw)
+    if ndim == 2 and args.frames:
+        raise SystemExit(f'--frames is for video models; {args.config} builds an image model')
+    x = torch.randn(shape, device=device)
+    model.to(device)
+    fmt = None
+    if args.channels_last:
+        fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
+        model.to(memory_format=fmt)
+        x = x.contiguous(memory_format=fmt)
+    desc, fn = pick_forward(model, x)
+    call = fn
+    if args.compile:
+        compiled = torch.compile(model)
+        call = lambda m, inp: fn(compiled, inp)  # noqa: E731
+    dtype = DTYPES[args.dtype]
+
+    def autocast() -> Any:
+        return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
+
+    optimizer = None
+    if 'train' in args.mode:
+        from mmengine.optim import build_optim_wrapper
+        optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    variants = make_variants('ours (sdpa)' if args.compare else 'ours', model, call, desc, x,
+                             args.mode, autocast, optimizer, contextlib.nullcontext)
+    notes = []
+    if args.compare:
+        variants += make_variants('ours (explicit softmax)', model, call, desc, x, args.mode,
+                                  autocast, optimizer, lambda: explicit_attention(model))
+        theirs = mmaction_uniformer(backbone) if backbone is not None else None
+        if theirs is not None:
+            theirs.to(device)
+            if fmt is not None:
+                theirs.to(memory_format=fmt)
+            opt2 = opt_b = None
+            if 'train' in args.mode:
+                from mmengine.optim import build_optim_wrapper
+                opt2 = build_optim_wrapper(theirs, cfg.optim_wrapper).optimizer
+                opt_b = build_optim_wrapper(backbone, cfg.optim_wrapper).optimizer
+            back = lambda m, inp: m(inp)  # noqa: E731
+            variants += make_variants('ours backbone', backbone, back, 'backbone(inputs)', x,
+                                      args.mode, autocast, opt_b, contextlib.nullcontext)
+            variants += make_variants('mmaction2 UniFormer backbone', theirs, back,
+                                      'backbone(inputs)', x, args.mode, autocast, opt2, contextlib.nullcontext)
+        elif ndim == 3:
+            notes.append("mmaction2's UniFormer covers the plain video UniFormer only "
+                         '(no split/std/conv stem/light models): not compared')
+    results = time_variants(variants, args.batch_size, args.warmup, args.repeat, device)
+    ratios = {}
+    if args.compare:
+        by = {(r.variant, r.mode): r for r in results}
+        for mode in args.mode:
+            base = by.get(('ours (sdpa)', mode))
+            other = by.get(('ours (explicit softmax)', mode))
+            if base and other:
+                ratios[f'{mode}: explicit / sdpa time'] = other.median_ms / base.median_ms
+            ours_b, theirs_b = by.get(('ours backbone', mode)), by.get(
+                ('mmaction2 UniFormer backbone', mode))
+            if ours_b and theirs_b:
+                ratios[f'{mode}: mmaction2 / ours time (speed-up)'] = (
+                    theirs_b.median_ms / ours_b.median_ms)
+    return dict(config=args.config, scope=scope, input_shape=list(shape), dtype=args.dtype,
+                device=str(device), device_name=device_name(device),
+                threads=torch.get_num_threads(), channels_last=args.channels_last,
+                compile=args.compile, torch=torch.__version__,
+                results=[asdict(r) for r in results], ratios=ratios, notes=notes)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    import platform
+    name = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return name
+
+
+def format_table(report: Dict[str, Any]) -> str:
+    """The results as a text table (mmengine-style), then the ratios."""
+    unit = 'clips/s' if len(report['input_shape']) == 5 else 'img/s'
+    header = ['variant', 'mode', f'{unit}', 'median ms', 'IQR ms', 'peak MB']
+    rows = [[r['variant'], r['mode'], f"{r['throughput']:.2f}", f"{r['median_ms']:.1f}",
+             f"{r['spread_ms']:.1f}",
+             '-' if r['peak_mem_mb'] is None else f"{r['peak_mem_mb']:.0f}"]
+            for r in report['results']]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
+    fmt_row = lambda row: '| ' + ' | '.join(str(c).ljust(w) for c, w in zip(row, widths)) + ' |'  # noqa
+    out = [f"{report['config']}  input {tuple(report['input_shape'])}  {report['dtype']}  "
+           f"{report['device']} ({report['device_name']}, {report['threads']} threads)"
+           f"{'  channels_last' if report['channels_last'] else ''}"
+           f"{'  compiled' if report['compile'] else ''}",
+           f"forward: {report['results'][0]['forward']}", line, fmt_row(header), line]
+    out += [fmt_row(r) for r in rows] + [line]
+    out += [f'{k}: {v:.3f}' for k, v in report['ratios'].items()]
+    out += report['notes']
+    return '\n'.join(out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    report = run(args)
+    print(format_table(report))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
