@@ -6,8 +6,8 @@
 The task follows the config's ``default_scope``; each task runs its library's own inferencer
 (:func:`mmuniformer.apis.build_inferencer`) and draws:
 
-* cls (mmpretrain ``ImageClassificationInferencer``): the top-k labels and scores over the image;
-* video (mmaction2 ``ActionRecogInferencer``): a GIF of the clip with the predicted label;
+* cls (mmpretrain ``ImageClassificationInferencer``): the top-k labels and scores above the image;
+* video (mmaction2 ``ActionRecogInferencer``): a GIF of the clip with the predicted label above it;
 * det (mmdet ``DetInferencer``): boxes, labels and instance masks above ``--score-thr``;
 * seg (mmseg ``MMSegInferencer``): the class map over the image;
 * pose (mmpose ``MMPoseInferencer``'s model and visualizer, top-down): the skeletons in the
@@ -62,15 +62,14 @@ def _names(meta_classes: Optional[Sequence[str]], fallback: Optional[List[str]],
 
 
 def _put_lines(image: np.ndarray, lines: Sequence[str]) -> np.ndarray:
-    """Write ``lines`` in the top-left corner of a BGR image, white on a dark band."""
-    image = image.copy()
+    """A dark band with ``lines`` (white) stacked above a BGR image (which stays uncovered)."""
     scale = max(image.shape[0] / 512, 0.45)
     height = int(24 * scale) + 4
-    cv2.rectangle(image, (0, 0), (image.shape[1], height * len(lines) + 6), (0, 0, 0), -1)
+    band = np.zeros((height * len(lines) + 6, image.shape[1], 3), dtype=image.dtype)
     for i, line in enumerate(lines):
-        cv2.putText(image, line, (6, height * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, scale,
+        cv2.putText(band, line, (6, height * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA)
-    return image
+    return np.concatenate([band, image], axis=0)
 
 
 def demo_cls(inferencer: Any, path: str, out: str, topk: int,
