@@ -226,6 +226,16 @@ def time_variants(variants: List[Variant], batch: int, warmup: int, repeat: int,
     return results
 
 
+def to_memory_format(model: nn.Module, fmt: torch.memory_format) -> None:
+    """Put the 4-D (``channels_last``) or 5-D (``channels_last_3d``) parameters and buffers
+    of ``model`` in ``fmt`` (``Module.to`` refuses models that mix both ranks)."""
+    rank = 4 if fmt == torch.channels_last else 5
+    with torch.no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            if t.dim() == rank:
+                t.data = t.data.contiguous(memory_format=fmt)
+
+
 def mmaction_uniformer(backbone: nn.Module) -> Optional[nn.Module]:
     """mmaction2's built-in ``UniFormer`` with ``backbone``'s weights, or None when
     ``backbone`` is not a plain video UniFormer that model can express."""
@@ -269,7 +279,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     fmt = None
     if args.channels_last:
         fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
-        model.to(memory_format=fmt)
+        to_memory_format(model, fmt)
         x = x.contiguous(memory_format=fmt)
     desc, fn = pick_forward(model, x)
     call = fn
@@ -295,7 +305,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         if theirs is not None:
             theirs.to(device)
             if fmt is not None:
-                theirs.to(memory_format=fmt)
+                to_memory_format(theirs, fmt)
             opt2 = opt_b = None
             if 'train' in args.mode:
                 from mmengine.optim import build_optim_wrapper
