@@ -38,10 +38,13 @@ def history_buffer_getattr(obj: Any, name: str) -> Callable:
 
 def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     """The globals of an mmengine 0.10.7 runner checkpoint besides tensors, as listed by
-    ``torch.serialization.get_unsafe_globals_in_checkpoint``."""
+    ``torch.serialization.get_unsafe_globals_in_checkpoint``, plus the numpy dtype classes
+    of the arrays that the runner copies into ``meta['dataset_meta']`` (mmpose's COCO
+    metainfo: ``uint8`` keypoint/skeleton colours, ``float32`` OKS sigmas and weights)."""
     multiarray = np.core.multiarray
     return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar,
             type(np.dtype(np.float64)), type(np.dtype(np.int64)),
+            type(np.dtype(np.float32)), type(np.dtype(np.uint8)),
             (history_buffer_getattr, 'builtins.getattr')]
 
 

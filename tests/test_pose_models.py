@@ -274,3 +274,20 @@ def test_untrained_loss_is_the_mean_squared_target():
     expected = float((encoded['heatmaps'] ** 2).mean())
     assert expected <= bound
     assert losses['loss_kpt'].item() == pytest.approx(expected, rel=0.05)
+
+
+def test_mmpose_runner_checkpoint_meta_loads_weights_only(tmp_path):
+    """mmengine's runner copies the dataset metainfo into every checkpoint's meta; mmpose's
+    COCO metainfo holds numpy uint8 colours and float32 sigmas. With mmuniformer imported,
+    ``torch.load`` (weights-only, torch >= 2.6) reads it back, as `mim test` does."""
+    import mmuniformer  # noqa: F401  (the configs' custom_imports)
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    meta = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
+    assert {meta['keypoint_colors'].dtype, meta['sigmas'].dtype} == {np.dtype(np.uint8),
+                                                                       np.dtype(np.float32)}
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(dict(meta=dict(dataset_meta=meta), state_dict={'w': torch.ones(2)}), path)
+    loaded = torch.load(path, map_location='cpu', weights_only=True)
+    np.testing.assert_array_equal(loaded['meta']['dataset_meta']['sigmas'], meta['sigmas'])
+    np.testing.assert_array_equal(loaded['meta']['dataset_meta']['keypoint_colors'],
+                                  meta['keypoint_colors'])

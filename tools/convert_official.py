@@ -9,7 +9,9 @@ built-in UniFormer (``backbone.`` + official keys, ``cls_head.fc_cls.*``) pass t
 Keys are mapped with the rows of :data:`mmuniformer.checkpoint.KEY_RULES` for the library
 of the config's ``default_scope`` (e.g. the official classifier ``head.*`` goes to
 ``head.fc.*`` in mmpretrain classifiers and to ``cls_head.fc_cls.*`` in mmaction2
-recognizers; the dense releases' ``keypoint_head.*`` to mmpose's ``head.*``). The result is
+recognizers; the dense releases' ``keypoint_head.*`` to mmpose's ``head.*``; checkpoints of
+mmpose 1.x's ``projects/uniformer`` pass too, and the pose releases' unused stage 1-3
+LayerNorms are dropped when the config returns stage 4 only). The result is
 checked against the model CONFIG builds: every model key must be present with the
 same shape and no checkpoint key may be left over, otherwise a ``ValueError`` lists
 the keys. DST is ``{'meta': {...}, 'state_dict': ...}``, loadable by
