@@ -43,13 +43,17 @@ class _PointwiseMixin:
     the convolution it subclasses. On a channels-last map ``x.movedim(1, -1)`` is a
     contiguous ``(B, *S, C_in)`` view, so the product needs no layout copy and its
     result, moved back, is channels-last again (the CPU convolution kernels copy
-    channels-last inputs of 1x1 convolutions to channels-first and back).
+    channels-last inputs of 1x1 convolutions to channels-first and back). Other inputs
+    go through the convolution.
     """
 
     weight: torch.Tensor
     bias: Optional[torch.Tensor]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
+        if not x.is_contiguous(memory_format=fmt):  # channels-first: the convolution
+            return super().forward(x)  # type: ignore[misc]
         return F.linear(x.movedim(1, -1), self.weight.flatten(1), self.bias).movedim(-1, 1)
 
 
