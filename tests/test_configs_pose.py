@@ -2,7 +2,8 @@
 model, data and CocoMetric) of every config with `mim train mmpose`, and `mim test mmpose` of
 the contract configs: topdown_uniformer_s_256x192 on a checkpoint converted from the released
 mmpose-0.x layout (no missing or unexpected key), topdown_uniformer_b_384x288 on the checkpoint
-its training saved. Inputs at 1/4 of the configs' sizes, on generated stick-figure data."""
+its training saved. Inputs at 128x96 (heatmaps 32x24; the backbone needs multiples of 32), the
+configs' sigma, on generated stick-figure data."""
 import glob
 import math
 import os
@@ -19,15 +20,15 @@ pytest.importorskip('mmpose')
 from tests.conftest import MIM, REPO, load_module  # noqa: E402
 
 POSE_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'pose', '*.py')))
-SHRINK = 4
+SMALL = dict(input_size=(96, 128), heatmap_size=(24, 32))  # (W, H)
 
 
 def _shrink_codec(obj):
-    """Divide every codec / affine size in a config subtree by SHRINK (in place)."""
+    """Set every codec / affine size in a config subtree to SMALL (in place)."""
     if isinstance(obj, dict):
         for key, value in obj.items():
-            if key in ('input_size', 'heatmap_size'):
-                obj[key] = tuple(v // SHRINK for v in value)
+            if key in SMALL:
+                obj[key] = SMALL[key]
             else:
                 _shrink_codec(value)
     elif isinstance(obj, list):
@@ -36,8 +37,8 @@ def _shrink_codec(obj):
 
 
 def _small_config(config, data_root, work_dir):
-    """The config on ``data_root`` (generated stick figures, ground-truth boxes), at 1/4 of
-    its input and heatmap sizes, full precision (no GPU), no ImageNet checkpoint, batch 8
+    """The config on ``data_root`` (generated stick figures, ground-truth boxes), at 128x96
+    input and 32x24 heatmaps, full precision (no GPU), no ImageNet checkpoint, batch 8
     (one iteration per epoch), validation after the epoch."""
     from mmengine.config import Config
     cfg = Config.fromfile(config)
@@ -97,11 +98,12 @@ def test_mim_train_validate_and_test(config, stick, tmp_path):
     out, train_s = _mim(['train', 'mmpose', small, '--work-dir', work], str(tmp_path))
     match = re.search(r'Epoch\(train\)\s+\[1\]\[1/1\].*? loss: ([0-9.na]+)', out)
     assert match, out[-3000:]
-    # the head starts near zero, so the first loss is the mean squared target: positive and at
-    # most pi * sigma^2 / (H * W) (a Gaussian's squared integral over the heatmap)
+    # the head starts near zero (std 0.001), so the first loss is about the mean squared target:
+    # positive and at most pi * sigma^2 / (H * W) per keypoint (a Gaussian's squared integral),
+    # plus the small initial outputs' own square (10 % allowed)
     codec = cfg.model.head.decoder
     bound = math.pi * codec.sigma ** 2 / (codec.heatmap_size[0] * codec.heatmap_size[1])
-    assert 0 < float(match.group(1)) <= bound
+    assert 0 < float(match.group(1)) <= 1.1 * bound
     assert -1 <= _ap(out) <= 1
     assert osp.exists(osp.join(work, 'epoch_1.pth'))
     name = osp.basename(config)
