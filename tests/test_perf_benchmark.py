@@ -43,11 +43,11 @@ def test_peak_memory_of_a_known_allocation() -> None:
 def test_compare_report(tmp_path: Path) -> None:
     out = tmp_path / 'bench.json'
     bench.main([VIDEO_CFG, '--batch-size', '2', '--input-size', '32', '--frames', '4',
-                '--repeat', '2', '--warmup', '1', '--compare', '--dtype', 'bf16',
+                '--repeat', '2', '--warmup', '1', '--compare', '--dtype', 'bf16', '--cpu-time',
                 '--json', str(out)])
     report = json.loads(out.read_text())
     assert report['input_shape'] == [2, 3, 4, 32, 32]
-    assert report['dtype'] == 'bf16' and report['device'] == 'cpu'
+    assert report['dtype'] == 'bf16' and report['device'] == 'cpu' and report['clock'] == 'cpu time'
     names = [(r['variant'], r['mode']) for r in report['results']]
     assert names == [(v, m) for v in ('ours (sdpa)', 'ours (explicit softmax)', 'ours backbone',
                                       'mmaction2 UniFormer backbone') for m in ('infer', 'train')]
@@ -70,6 +70,7 @@ def test_compare_report(tmp_path: Path) -> None:
     ([IMAGE_CFG, '--dtype', 'fp16', '--device', 'cpu'], 'fp16 autocast needs a CUDA device'),
     ([IMAGE_CFG, '--repeat', '0'], '--repeat must be >= 1'),
     ([IMAGE_CFG, '--input-size', '1', '2', '3'], '--input-size takes S or H W'),
+    ([IMAGE_CFG, '--cpu-time', '--device', 'cuda:0'], '--cpu-time measures CPU devices only'),
 ])
 def test_bad_arguments(capsys, args: list, message: str) -> None:
     with pytest.raises(SystemExit):

@@ -2,7 +2,7 @@
 
     python tools/benchmark.py CONFIG [--mode infer train] [--batch-size 8] [--input-size 224]
         [--frames 8] [--dtype fp32|fp16|bf16] [--device cpu|cuda] [--channels-last] [--compile]
-        [--warmup 2] [--repeat 10] [--threads N] [--compare] [--json OUT.json]
+        [--warmup 2] [--repeat 10] [--threads N] [--cpu-time] [--compare] [--json OUT.json]
         [--cfg-options KEY=VALUE ...]
 
 The model is built from the config with its library's ``MODELS`` registry (any task:
@@ -69,6 +69,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=2, help='untimed calls first')
     parser.add_argument('--repeat', type=int, default=10, help='timed calls (rounds)')
     parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    parser.add_argument('--cpu-time', action='store_true',
+                        help='time with the process CPU time (time.process_time) instead of '
+                             'wall time: steadier on a shared CPU machine; CPU only')
     parser.add_argument('--compare', action='store_true',
                         help='also time the explicit-softmax attention path and, for video, '
                              "mmaction2's UniFormer; print ratios")
@@ -87,6 +90,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(f'--frames must be >= 1, got {args.frames}')
     if args.dtype == 'fp16' and not args.device.startswith('cuda'):
         parser.error('--dtype fp16 autocast needs a CUDA device; on CPU use bf16')
+    if args.cpu_time and not args.device.startswith('cpu'):
+        parser.error('--cpu-time measures CPU devices only (GPU kernels run asynchronously)')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error(f'--device {args.device}: CUDA is not available; use --device cpu')
     return args
@@ -200,8 +205,10 @@ def peak_memory_mb(run: Callable[[], Any], device: torch.device) -> float:
 
 
 def time_variants(variants: List[Variant], batch: int, warmup: int, repeat: int,
-                  device: torch.device) -> List[Result]:
-    """Warm up every variant, then time them round-robin, ``repeat`` rounds."""
+                  device: torch.device, clock: Callable[[], float] = time.perf_counter
+                  ) -> List[Result]:
+    """Warm up every variant, then time them round-robin, ``repeat`` rounds, with
+    ``clock`` (seconds)."""
     from mmengine.utils import ProgressBar
     for v in variants:
         for _ in range(warmup):
@@ -211,10 +218,10 @@ def time_variants(variants: List[Variant], batch: int, warmup: int, repeat: int,
     for _ in range(repeat):
         for i, v in enumerate(variants):
             _sync(device)
-            start = time.perf_counter()
+            start = clock()
             v.run()
             _sync(device)
-            times[i].append((time.perf_counter() - start) * 1e3)
+            times[i].append((clock() - start) * 1e3)
             bar.update()
     sys.stdout.write('\n')
     results = []
@@ -319,7 +326,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         elif ndim == 3:
             notes.append("mmaction2's UniFormer covers the plain video UniFormer only "
                          '(no split/std/conv stem/light models): not compared')
-    results = time_variants(variants, args.batch_size, args.warmup, args.repeat, device)
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    results = time_variants(variants, args.batch_size, args.warmup, args.repeat, device, clock)
     ratios = {}
     if args.compare:
         by = {(r.variant, r.mode): r for r in results}
@@ -336,7 +344,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     return dict(config=args.config, scope=scope, input_shape=list(shape), dtype=args.dtype,
                 device=str(device), device_name=device_name(device),
                 threads=torch.get_num_threads(), channels_last=args.channels_last,
-                compile=args.compile, torch=torch.__version__,
+                compile=args.compile, clock='cpu time' if args.cpu_time else 'wall time',
+                torch=torch.__version__,
                 results=[asdict(r) for r in results], ratios=ratios, notes=notes)
 
 
@@ -367,7 +376,7 @@ def format_table(report: Dict[str, Any]) -> str:
     out = [f"{report['config']}  input {tuple(report['input_shape'])}  {report['dtype']}  "
            f"{report['device']} ({report['device_name']}, {report['threads']} threads)"
            f"{'  channels_last' if report['channels_last'] else ''}"
-           f"{'  compiled' if report['compile'] else ''}",
+           f"{'  compiled' if report['compile'] else ''}  {report['clock']}",
            f"forward: {report['results'][0]['forward']}", line, fmt_row(header), line]
     out += [fmt_row(r) for r in rows] + [line]
     out += [f'{k}: {v:.3f}' for k, v in report['ratios'].items()]
