@@ -291,3 +291,24 @@ def test_mmpose_runner_checkpoint_meta_loads_weights_only(tmp_path):
     np.testing.assert_array_equal(loaded['meta']['dataset_meta']['sigmas'], meta['sigmas'])
     np.testing.assert_array_equal(loaded['meta']['dataset_meta']['keypoint_colors'],
                                   meta['keypoint_colors'])
+
+
+@pytest.mark.parametrize('mode', ['window', 'hybrid'])
+def test_window_and_hybrid_stage3_in_the_pose_model(mode):
+    """The paper's Table 22 pose variants (stage 3 in 14x14 windows, or every 4th block global)
+    on the 384x288 config: the same weights as the global model, heatmaps of the same shape,
+    other values (the windows see less context)."""
+    options = {'model.backbone.arch': dict(TINY, depths=(1, 1, 4, 1)),
+               'model.head.in_channels': 256, 'model.head.deconv_out_channels': (32, 32, 32)}
+    config = osp.join(REPO, 'configs', 'pose', 'topdown_uniformer_s_384x288.py')
+    torch.manual_seed(0)
+    plain, _ = _build(config, **options)
+    windowed, _ = _build(config, **options, **{'model.backbone.stage3_mode': mode,
+                                               'model.backbone.window_size': 14})
+    windowed.load_state_dict(plain.state_dict(), strict=True)
+    x = torch.randn(1, 3, 384, 288)
+    with torch.no_grad():
+        a = plain.eval()(x, None, mode='tensor')
+        b = windowed.eval()(x, None, mode='tensor')
+    assert a.shape == b.shape == (1, 17, 96, 72)
+    assert (a - b).abs().max() > 1e-4 * a.abs().max()
