@@ -322,7 +322,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
             variants += make_variants('ours backbone', backbone, back, 'backbone(inputs)', x,
                                       args.mode, autocast, opt_b, contextlib.nullcontext)
             variants += make_variants('mmaction2 UniFormer backbone', theirs, back,
-                                      'backbone(inputs)', x, args.mode, autocast, opt2, contextlib.nullcontext)
+                                      'backbone(inputs)', x, args.mode, autocast, opt2,
+                                      contextlib.nullcontext)
         elif ndim == 3:
             notes.append("mmaction2's UniFormer covers the plain video UniFormer only "
                          '(no split/std/conv stem/light models): not compared')

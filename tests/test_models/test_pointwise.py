@@ -14,7 +14,8 @@ from mmuniformer.models.layers import LocalBlock, PointwiseConv2d, PointwiseConv
 def test_pointwise_equals_the_convolution(cls, shape, fmt, conv) -> None:
     torch.manual_seed(0)
     m = cls(8, 12)
-    assert isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)) and m.weight.shape[2:] == (1, ) * (len(shape) - 2)
+    assert isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d))
+    assert m.weight.shape[2:] == (1, ) * (len(shape) - 2)
     x = torch.randn(shape)
     expected = conv(x, m.weight, m.bias)
     out_first = m(x)  # channels-first input: the convolution itself

@@ -259,9 +259,9 @@ class UniFormerBase(BaseModule):
     def _channels_last(x: torch.Tensor) -> torch.Tensor:
         """``(B, C, *S)`` in channels-last memory (same shape and values).
 
-        The blocks run fastest in this layout on CPU (1x1 and depthwise convolutions
-        without layout conversions, free views between maps and tokens); the LayerNorm
-        embeddings already return it, so this only copies after a BatchNorm conv stem.
+        The blocks are written for this layout (1x1 convolutions as matmuls without layout
+        copies, free views between maps and tokens); the LayerNorm embeddings already
+        return it, so this only copies after a BatchNorm conv stem.
         """
         fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
         return x.contiguous(memory_format=fmt)

@@ -218,9 +218,9 @@ class LocalBlock(nn.Module):
     """Local MHRA block ("CBlock") on ``(B, C, *S)``.
 
     ``x + DPE(x)``, then ``x + conv2(dw(conv1(BN(x))))`` and ``x + ConvMlp(BN(x))``,
-    each residual branch with drop path and optional layer scale. The 1x1 convolutions
-    are channels-last matmuls (:class:`PointwiseConv2d`): the block runs fastest on a
-    channels-last map, the backbones' layout.
+    each residual branch with drop path and optional layer scale. On a channels-last map
+    (the backbones' layout) the 1x1 convolutions are matmuls without layout copies
+    (:class:`PointwiseConv2d`); channels-first maps run through the convolutions.
 
     Args:
         dim: channels.
