@@ -14,7 +14,8 @@ The task follows the config's ``default_scope``; each task runs its library's ow
   ``--bbox`` boxes (default the whole image).
 
 Class names come from the checkpoint (``dataset_meta``, saved by ``mim train``), else from
-``--classes`` (one name per line; for det it replaces the checkpoint's), else ``class i``. Small inputs are enlarged for drawing.
+``--classes`` (one name per line; for det it replaces the checkpoint's), else ``class i``.
+Small inputs are enlarged for drawing.
 """
 import argparse
 import os

@@ -3,9 +3,9 @@ checkpoints written by tools/misc/untrained_checkpoint.py.
 
 Each task's demo runs its library's inferencer (ImageClassificationInferencer,
 ActionRecogInferencer, DetInferencer, MMSegInferencer, MMPoseInferencer); its predictions are
-checked against the same library's functional API (mmpretrain ``get_model`` +
-the model's ``test_step`` (mmpretrain's ``inference_model`` needs a model-zoo name), mmaction2 ``init_recognizer`` + ``inference_recognizer``, mmdet
-``init_detector`` + ``inference_detector``, mmseg ``init_model`` + ``inference_model``, mmpose
+checked against the same library's functional API (mmpretrain ``get_model`` + the model's
+``test_step``: mmpretrain's ``inference_model`` needs a model-zoo name; mmaction2
+``init_recognizer`` + ``inference_recognizer``, mmdet ``init_detector`` + ``inference_detector``, mmseg ``init_model`` + ``inference_model``, mmpose
 ``init_model`` + ``inference_topdown``), and the pictures' sizes, frame counts and drawn
 counts are asserted.
 """

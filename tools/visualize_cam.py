@@ -43,7 +43,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('image', help='input image')
     parser.add_argument('--out', required=True, help='output picture (.png / .jpg)')
     group = parser.add_mutually_exclusive_group()
-    group.add_argument('--stage', type=int, default=4, help='stage explained (1-4): its last block, stage 4 its output norm')
+    group.add_argument('--stage', type=int, default=4,
+                       help='stage explained (1-4): its last block, stage 4 its output norm')
     group.add_argument('--layer', nargs='+', help='module names to explain')
     parser.add_argument('--target', type=int, default=None, help='class (default: top-1)')
     parser.add_argument('--alpha', type=float, default=0.5, help='heat map opacity')

@@ -130,8 +130,9 @@ def _movedim_symbolic(g: Any, x: Any, source: Any, destination: Any) -> Any:
     rank = symbolic_helper._get_tensor_rank(x)
     if rank is None:
         raise RuntimeError('movedim needs an input of known rank to be exported')
-    src, dst = ([int(d) % rank for d in torch.as_tensor(
-        symbolic_helper._maybe_get_const(v, 't')).flatten().tolist()] for v in (source, destination))
+    src, dst = ([int(d) % rank
+                 for d in torch.as_tensor(symbolic_helper._maybe_get_const(v, 't')).flatten()]
+                for v in (source, destination))
     perm = [-1] * rank
     for s, d in zip(src, dst):
         perm[d] = s
