@@ -170,3 +170,33 @@ def test_demo_refuses_bad_input(files, tmp_path):
         DEMO.run([CONFIGS['cls'], ckpt, str(tmp_path / 'missing.png'), '--out', 'x.png'])
     with pytest.raises(SystemExit, match='--topk must be >= 1'):
         DEMO.run([CONFIGS['cls'], ckpt, str(root / 'image.png'), '--out', 'x.png', '--topk', '0'])
+
+
+def test_mmpretrain_model_hub_takes_our_names(tmp_path):
+    """register_mmpretrain_models: mmpretrain's list_models / get_model / inference_model take
+    the names of configs/cls/metafile.yml."""
+    import yaml
+    from mmpretrain.apis import get_model, inference_model, list_models
+
+    from mmuniformer.apis import register_mmpretrain_models
+    from mmuniformer.visualization import image_inputs
+    register_mmpretrain_models()
+    assert register_mmpretrain_models() == 0  # idempotent
+    names = [m['Name'] for m in yaml.safe_load(
+        open(osp.join(REPO, 'configs/cls/metafile.yml')))['Models']]
+    assert sorted(list_models('uniformer*')) == sorted(names)
+    config = osp.join(REPO, 'configs/cls/uniformer_xxs_in1k_160.py')
+    ckpt = str(tmp_path / 'xxs.pth')
+    UNTRAINED.main([config, ckpt])
+    model = get_model('uniformer_xxs_in1k_160', pretrained=ckpt, device='cpu')
+    assert abs(sum(p.numel() for p in model.parameters()) - 10.22e6) < 0.01e6  # metafile
+    image = str(tmp_path / 'image.png')
+    cv2.imwrite(image, (np.random.default_rng(1).random((120, 150, 3)) * 255).astype(np.uint8))
+    result = inference_model(model, image)
+    # reference: the config's test pipeline (resize 182, crop 160) and the model's logits
+    from mmengine.config import Config
+    inputs, _ = image_inputs(model, Config.fromfile(config), image)
+    with torch.no_grad():
+        ref = model(inputs, mode='tensor').softmax(-1)[0].numpy()
+    assert result['pred_scores'].shape == (1000, ) and result['pred_label'] == int(ref.argmax())
+    np.testing.assert_allclose(result['pred_scores'], ref, rtol=1e-4, atol=1e-6)

@@ -22,6 +22,30 @@ SCOPE_TASKS: Dict[str, str] = {
 }
 
 
+def register_mmpretrain_models() -> int:
+    """Add our image classifiers (``configs/cls/metafile.yml``) to mmpretrain's model hub, so
+    that ``mmpretrain.get_model('uniformer_s_in1k', pretrained=CKPT)``, ``list_models`` and
+    ``inference_model`` take their names. Returns the number of models added (0 when they
+    are there already). Their ``Weights`` are the official Drive pages: pass a downloaded,
+    converted checkpoint as ``pretrained``.
+    """
+    import os.path as osp
+
+    from mmpretrain.apis.model import ModelHub
+    root = osp.join(osp.dirname(osp.abspath(__file__)), '..', '.mim')
+    metafile = osp.join(root, 'configs', 'cls', 'metafile.yml')
+    if not osp.isfile(metafile):
+        raise FileNotFoundError(f'{metafile} not found: mmuniformer/.mim must link the '
+                                "repository's configs (or be installed with the package)")
+    ModelHub._register_mmpretrain_models()  # mmpretrain's own first, as ModelHub.get does
+    from modelindex.load_model_index import load
+    names = [m.name for m in load(metafile).models]
+    if all(n.lower() in ModelHub._models_dict for n in names):
+        return 0
+    ModelHub.register_model_index(metafile, config_prefix=osp.abspath(root))
+    return len(names)
+
+
 def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
     """Read ``config`` (a path or a :class:`Config`), apply ``cfg_options`` and return it.
 
