@@ -10,7 +10,6 @@ import os
 import os.path as osp
 import re
 import subprocess
-import sys
 import time
 
 import pytest

@@ -36,7 +36,8 @@ def released_head_shapes(prefix: str, in_channels: int = 512) -> Dict[str, Tuple
     for i, cin in zip((0, 3, 6), (in_channels, 256, 256)):
         shapes[f'{prefix}deconv_layers.{i}.weight'] = (cin, 256, 4, 4)  # (in, out, k, k)
         for name in BN:
-            shapes[f'{prefix}deconv_layers.{i + 1}.{name}'] = () if name.startswith('num') else (256, )
+            shape = () if name == 'num_batches_tracked' else (256, )
+            shapes[f'{prefix}deconv_layers.{i + 1}.{name}'] = shape
     shapes[f'{prefix}final_layer.weight'] = (17, 256, 1, 1)
     shapes[f'{prefix}final_layer.bias'] = (17, )
     return shapes

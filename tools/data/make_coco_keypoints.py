@@ -98,7 +98,8 @@ def figure_pose(height: float, rng: np.random.Generator) -> np.ndarray:
     neck = (up[0] * torso, up[1] * torso)
     for sign, (hip, shoulder) in ((1, (11, 5)), (-1, (12, 6))):
         kp[hip] = (sign * hip_w * side[0], sign * hip_w * side[1])
-        kp[shoulder] = (neck[0] + sign * shoulder_w * side[0], neck[1] + sign * shoulder_w * side[1])
+        kp[shoulder] = (neck[0] + sign * shoulder_w * side[0],
+                        neck[1] + sign * shoulder_w * side[1])
     head = rng.uniform(0.055, 0.07) * u
     centre = (neck[0] + up[0] * 1.9 * head, neck[1] + up[1] * 1.9 * head)
     turn = rng.uniform(-0.3, 0.3) * head  # the face turned a little left or right
@@ -180,7 +181,8 @@ def render(size: Tuple[int, int], rng: np.random.Generator
             height = float(rng.uniform(*HEIGHT_RANGE) * h)
             kp = figure_pose(height, rng)
             angle = rng.uniform(-0.5, 0.5)
-            rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+            cos, sin = math.cos(angle), math.sin(angle)
+            rot = np.array([[cos, -sin], [sin, cos]])
             kp = kp @ rot.T
             cx = (slot + rng.uniform(0.3, 0.7)) * w / wanted
             cy = rng.uniform(0.35, 0.75) * h

@@ -75,7 +75,8 @@ val_dataloader = dict(
         pipeline=val_pipeline,
         **dataset))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')
+val_evaluator = dict(
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')
 test_evaluator = val_evaluator
 
 # Schedule: AdamW (as the COCO configs) at the released lr for a short run, 100 warm-up
