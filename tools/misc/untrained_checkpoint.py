@@ -7,6 +7,7 @@ The model is built as its library builds it (the config's ``default_scope``) and
 with ``init_weights()`` after seeding, as ``mim train`` does before its first iteration.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 from typing import Optional, Sequence
@@ -36,6 +37,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     model.init_weights()
     state = model.state_dict()
     meta = dict(config=args.config, scope=scope, seed=args.seed, untrained=True)
+    out_dir = osp.dirname(osp.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
     torch.save(dict(meta=meta, state_dict=state), args.out)
     print(f'saved the untrained {type(model).__name__} ({len(state)} tensors) to {args.out}')
 
