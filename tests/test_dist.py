@@ -14,6 +14,7 @@ checked here for their argument handling only.
 Also run as the training worker: ``python tests/test_dist.py DATA OUT WORLD`` (under
 torchrun when WORLD > 1).
 """
+import importlib.util
 import json
 import os
 import socket
@@ -147,6 +148,22 @@ def test_launch_script_rejects_unknown_library() -> None:
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode != 0
     assert "unknown library 'mmfoo'" in proc.stderr and 'mmsegmentation' in proc.stderr
+
+
+
+@pytest.mark.parametrize('lib,package', [('mmpretrain', 'mmpretrain'), ('mmaction2', 'mmaction'),
+                                         ('mmdet', 'mmdet'), ('mmsegmentation', 'mmseg'),
+                                         ('mmpose', 'mmpose')])
+def test_launchers_find_each_library_script(lib: str, package: str) -> None:
+    """The three launchers share tools/misc/library_script.py: it names the scripts mim runs."""
+    module = load_module(os.path.join(REPO, 'tools', 'misc', 'library_script.py'))
+    pkg_dir = os.path.dirname(importlib.util.find_spec(package).origin)
+    for kind in ('train', 'test'):
+        path = module.library_script(lib, kind)
+        assert path == os.path.join(pkg_dir, '.mim', 'tools', f'{kind}.py')
+        assert os.path.isfile(path)
+    with pytest.raises(SystemExit, match='accepted: mmaction, mmaction2'):
+        module.library_script('mmfoo', 'train')
 
 
 if __name__ == '__main__':

@@ -24,25 +24,8 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-# the library's packaged script: <package>/.mim/tools/train.py
-SCRIPT=$("$PYTHON" - "$LIB" <<'PY'
-import importlib.util
-import os.path as osp
-import sys
-names = {'mmaction2': 'mmaction', 'mmsegmentation': 'mmseg', 'mmpretrain': 'mmpretrain',
-         'mmaction': 'mmaction', 'mmseg': 'mmseg', 'mmdet': 'mmdet', 'mmpose': 'mmpose'}
-lib = sys.argv[1]
-if lib not in names:
-    sys.exit(f'unknown library {lib!r}; accepted: {", ".join(sorted(names))}')
-spec = importlib.util.find_spec(names[lib])
-if spec is None:
-    sys.exit(f'{lib} is not installed (pip install it, or run tools/setup_env.sh)')
-script = osp.join(osp.dirname(spec.origin), '.mim', 'tools', 'train.py')
-if not osp.isfile(script):
-    sys.exit(f'{lib} has no packaged train script at {script}')
-print(script)
-PY
-)
+# the library's packaged script (<package>/.mim/tools/train.py; an error names what is wrong)
+SCRIPT=$("$PYTHON" "$ROOT/tools/misc/library_script.py" "$LIB" train)
 
 PYTHONPATH="$ROOT":${PYTHONPATH:-} \
 "$PYTHON" -m torch.distributed.run \
