@@ -61,7 +61,7 @@ def polygon_area(poly: Polygon) -> float:
     return float(abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2)
 
 
-def _background(size: Tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+def background(size: Tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """``(H, W, 3)`` float background: base colour, gradient and a random texture."""
     h, w = size
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -87,7 +87,7 @@ def render(size: Tuple[int, int], rng: np.random.Generator
            ) -> Tuple[np.ndarray, List[Tuple[int, Polygon]]]:
     """One image ``(H, W, 3)`` uint8 RGB and its instances ``[(category index, polygon)]``."""
     h, w = size
-    img = _background(size, rng)
+    img = background(size, rng)
     mean_bg = img.reshape(-1, 3).mean(0)
     placed: List[Tuple[float, float, float]] = []  # (cx, cy, r) of the shapes so far
     instances: List[Tuple[int, Polygon]] = []

@@ -30,11 +30,16 @@ depends only on (seed, split, index), so the output is deterministic for a seed.
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+# the backgrounds and the per-image random generator of the instance-segmentation generator
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_coco_instances import SPLITS, background, image_rng  # noqa: E402
 
 KEYPOINTS: Tuple[str, ...] = (
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
@@ -44,7 +49,6 @@ KEYPOINTS: Tuple[str, ...] = (
 SKELETON: Tuple[Tuple[int, int], ...] = (
     (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
     (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
-SPLITS: Tuple[str, ...] = ('train', 'val')
 MAX_PERSONS = 3
 HEIGHT_RANGE = (0.35, 0.8)  # figure height (head to ankles, standing) / image height
 OCCLUDE_PROB = 0.35
@@ -56,28 +60,6 @@ LIMBS: Tuple[Tuple[int, int], ...] = (
     (5, 7), (7, 9), (6, 8), (8, 10), (11, 13), (13, 15), (12, 14), (14, 16))
 
 Point = Tuple[float, float]
-
-
-def _background(size: Tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """``(H, W, 3)`` float background: base colour, gradient and a random texture."""
-    h, w = size
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    base = rng.uniform(40, 215, size=3).astype(np.float32)
-    direction = rng.normal(size=2)
-    grad = ((direction[0] * xs / w + direction[1] * ys / h)[..., None] *
-            rng.uniform(-50, 50, size=3).astype(np.float32))
-    kind = rng.integers(0, 3)  # 0 plain, 1 stripes, 2 checkerboard
-    texture = np.zeros((h, w), np.float32)
-    if kind:
-        period = rng.uniform(6, 20)
-        theta = rng.uniform(0, math.pi)
-        u = xs * math.cos(theta) + ys * math.sin(theta)
-        texture = np.sign(np.sin(2 * math.pi * u / period))
-        if kind == 2:
-            v = -xs * math.sin(theta) + ys * math.cos(theta)
-            texture = texture * np.sign(np.sin(2 * math.pi * v / period))
-    tex_colour = rng.uniform(-30, 30, size=3).astype(np.float32)
-    return base + grad + texture[..., None] * tex_colour
 
 
 def _polar(origin: Point, length: float, angle: float) -> Point:
@@ -171,7 +153,7 @@ def render(size: Tuple[int, int], rng: np.random.Generator
     """One image ``(H, W, 3)`` uint8 RGB and its people ``[(keypoints (17, 2), visibility
     (17,), bbox [x, y, w, h], area)]``."""
     h, w = size
-    img = _background(size, rng)
+    img = background(size, rng)
     mean_bg = img.reshape(-1, 3).mean(0)
     wanted = int(rng.integers(1, MAX_PERSONS + 1))
     slots = rng.permutation(wanted)  # horizontal slots, so that figures rarely overlap
@@ -212,7 +194,7 @@ def render(size: Tuple[int, int], rng: np.random.Generator
             x0, y0 = int(max(0, ox)), int(max(0, oy))
             x1, y1 = int(min(w, ox + ow)), int(min(h, oy + oh))
             if x1 > x0 and y1 > y0:
-                patch = _background((y1 - y0, x1 - x0), rng)
+                patch = background((y1 - y0, x1 - x0), rng)
                 img[y0:y1, x0:x1] = patch
                 hidden = ((kp[:, 0] >= x0) & (kp[:, 0] < x1) & (kp[:, 1] >= y0) &
                           (kp[:, 1] < y1) & inside)
@@ -226,11 +208,6 @@ def render(size: Tuple[int, int], rng: np.random.Generator
         people.append((kp, visibility, [x0, y0, x1 - x0, y1 - y0], float(mask.sum())))
     img = img + rng.normal(0, rng.uniform(3, 10), size=img.shape)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), people
-
-
-def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
-    """The generator of one image: depends only on (seed, split, index)."""
-    return np.random.default_rng([seed, SPLITS.index(split), index])
 
 
 def annotation(kp: np.ndarray, visibility: np.ndarray, bbox: Sequence[float], area: float,
