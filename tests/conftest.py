@@ -42,8 +42,12 @@ NO_WORKERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
 
 
 def _env() -> dict:
+    """The environment of subprocesses: the repository importable and, unless set, one
+    OpenMP thread (the tests run on 2 cores in 2 pytest workers)."""
     path = os.pathsep.join(p for p in (REPO, os.environ.get('PYTHONPATH', '')) if p)
-    return dict(os.environ, PYTHONPATH=path)
+    env = dict(os.environ, PYTHONPATH=path)
+    env.setdefault('OMP_NUM_THREADS', '1')
+    return env
 
 
 def _run(cmd: Sequence[str], cwd: Union[str, Path], returncode: int, timeout: int) -> str:

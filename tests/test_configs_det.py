@@ -6,7 +6,6 @@ import json
 import os
 import os.path as osp
 import re
-import subprocess
 import sys
 import time
 
@@ -14,9 +13,8 @@ import pytest
 
 pytest.importorskip('mmdet')
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.conftest import REPO, run_mim  # noqa: E402
 DET_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'det', '*.py')))
-MIM = osp.join(osp.dirname(sys.executable), 'mim')
 
 # name: (model, arch, stage-3 mode, drop path, with_cp, epochs, multi-scale, mixed precision),
 # read off the released configs and run.sh files (exp/, exp_light/).
@@ -192,12 +190,9 @@ def tiny_coco(tmp_path_factory):
 
 
 def _mim(args, cwd):
+    """`mim *args` in cwd (conftest.run_mim) and its wall time in seconds."""
     start = time.time()
-    proc = subprocess.run([MIM] + args, cwd=cwd, capture_output=True, text=True, timeout=1800,
-                          env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-5000:]
-    return out, time.time() - start
+    return run_mim(args, cwd, timeout=1800), time.time() - start
 
 
 def _losses(out):

@@ -9,14 +9,13 @@ import math
 import os
 import os.path as osp
 import re
-import subprocess
 import time
 
 import pytest
 
 pytest.importorskip('mmpose')
 
-from tests.conftest import MIM, REPO, load_module  # noqa: E402
+from tests.conftest import REPO, load_module, run_mim  # noqa: E402
 
 POSE_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'pose', '*.py')))
 SMALL = dict(input_size=(96, 128), heatmap_size=(24, 32))  # (W, H)
@@ -74,12 +73,9 @@ def stick(tmp_path_factory):
 
 
 def _mim(args, cwd):
+    """`mim *args` in cwd (conftest.run_mim) and its wall time in seconds."""
     start = time.time()
-    proc = subprocess.run([MIM] + args, cwd=cwd, capture_output=True, text=True, timeout=1800,
-                          env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-5000:]
-    return out, time.time() - start
+    return run_mim(args, cwd, timeout=1800), time.time() - start
 
 
 def _ap(out):

@@ -7,7 +7,6 @@ import math
 import os
 import os.path as osp
 import re
-import subprocess
 import sys
 import time
 
@@ -15,9 +14,8 @@ import pytest
 
 pytest.importorskip('mmseg')
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.conftest import REPO, run_mim  # noqa: E402
 SEG_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'seg', '*.py')))
-MIM = osp.join(osp.dirname(sys.executable), 'mim')
 
 # name: (head, arch, stage 3 in training, stage 3 in evaluation, window, drop path, with_cp),
 # read off the released config.py / test_config_*.py / run.sh files.
@@ -226,12 +224,9 @@ def tiny_ade(tmp_path_factory):
 
 
 def _mim(args, cwd):
+    """`mim *args` in cwd (conftest.run_mim) and its wall time in seconds."""
     start = time.time()
-    proc = subprocess.run([MIM] + args, cwd=cwd, capture_output=True, text=True, timeout=1800,
-                          env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-5000:]
-    return out, time.time() - start
+    return run_mim(args, cwd, timeout=1800), time.time() - start
 
 
 def _miou(out):
