@@ -39,6 +39,12 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 NO_WORKERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
               for key in ('num_workers=0', 'persistent_workers=False')]
+#: channels of the four dense outputs per arch (official dense backbones) and the ImageNet-1K
+#: checkpoint file each dense config starts from
+DENSE_DIMS = {'small': [64, 128, 320, 512], 'base': [64, 128, 320, 512],
+              'xxs': [56, 112, 224, 448], 'xs': [64, 128, 256, 512]}
+IN1K_CHECKPOINTS = {'small': 'uniformer_small_in1k.pth', 'base': 'uniformer_base_in1k.pth',
+                    'xxs': 'uniformer_xxs_224_in1k.pth', 'xs': 'uniformer_xs_224_in1k.pth'}
 
 
 def _env() -> dict:
@@ -69,6 +75,15 @@ def run_python(args: Sequence[str], cwd: Union[str, Path] = REPO, returncode: in
                timeout: int = 900) -> str:
     """``python *args`` in ``cwd``; asserts the exit status and returns stdout + stderr."""
     return _run([sys.executable, *args], cwd, returncode, timeout)
+
+
+def build_untrained(config: Union[str, Path]):
+    """The model of ``config`` as its library builds it, initialised without the config's
+    Pretrained backbone checkpoint, in eval mode."""
+    from mmuniformer.analysis import build_model_from_config
+    model = build_model_from_config(str(config), {'model.backbone.init_cfg': None})[0]
+    model.init_weights()
+    return model.eval()
 
 
 def load_module(path: Union[str, Path]) -> ModuleType:

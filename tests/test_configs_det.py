@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip('mmdet')
 
-from tests.conftest import REPO, run_mim  # noqa: E402
+from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, REPO, run_mim  # noqa: E402
 DET_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'det', '*.py')))
 
 # name: (model, arch, stage-3 mode, drop path, with_cp, epochs, multi-scale, mixed precision),
@@ -32,10 +32,6 @@ RECIPES = {
     'mask_rcnn_uniformer_xxs_1x.py': ('MaskRCNN', 'xxs', None, 0., False, 12, False, False),
     'mask_rcnn_uniformer_xs_1x.py': ('MaskRCNN', 'xs', None, 0.15, False, 12, False, False),
 }
-DIMS = {'small': [64, 128, 320, 512], 'base': [64, 128, 320, 512], 'xxs': [56, 112, 224, 448],
-        'xs': [64, 128, 256, 512]}
-CHECKPOINTS = {'small': 'uniformer_small_in1k.pth', 'base': 'uniformer_base_in1k.pth',
-               'xxs': 'uniformer_xxs_224_in1k.pth', 'xs': 'uniformer_xs_224_in1k.pth'}
 
 
 def _load(config):
@@ -67,8 +63,8 @@ def test_config_recipe(config):
     assert backbone.get('norm_eval', False) is False  # released: BatchNorms train
     assert backbone.get('frozen_stages', -1) == -1
     assert backbone.init_cfg == dict(type='Pretrained', checkpoint=cfg.pretrained)
-    assert cfg.pretrained == 'checkpoints/' + CHECKPOINTS[arch]
-    assert model.neck.in_channels == DIMS[arch] and model.neck.out_channels == 256
+    assert cfg.pretrained == 'checkpoints/' + IN1K_CHECKPOINTS[arch]
+    assert model.neck.in_channels == DENSE_DIMS[arch] and model.neck.out_channels == 256
 
     # optimizer: AdamW 1e-4, wd 0.05, no decay on norms; total batch 16
     optim = cfg.optim_wrapper

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip('mmseg')
 
-from tests.conftest import REPO, run_mim  # noqa: E402
+from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, REPO, run_mim  # noqa: E402
 SEG_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'seg', '*.py')))
 
 # name: (head, arch, stage 3 in training, stage 3 in evaluation, window, drop path, with_cp),
@@ -39,10 +39,6 @@ RECIPES = {
     'upernet_uniformer_b_w32_160k.py': ('upernet', 'base', 'global', 'window', 32, 0.4, True),
     'upernet_uniformer_b_h14_160k.py': ('upernet', 'base', 'hybrid', 'hybrid', 14, 0.4, True),
 }
-DIMS = {'small': [64, 128, 320, 512], 'base': [64, 128, 320, 512], 'xxs': [56, 112, 224, 448],
-        'xs': [64, 128, 256, 512]}
-CHECKPOINTS = {'small': 'uniformer_small_in1k.pth', 'base': 'uniformer_base_in1k.pth',
-               'xxs': 'uniformer_xxs_224_in1k.pth', 'xs': 'uniformer_xs_224_in1k.pth'}
 
 
 def _load(config):
@@ -75,7 +71,7 @@ def test_config_recipe(config):
     assert backbone.get('with_cp', False) is with_cp
     assert backbone.get('norm_eval', False) is False  # released: BatchNorms train
     assert backbone.init_cfg == dict(type='Pretrained', checkpoint=cfg.pretrained)
-    assert cfg.pretrained == 'checkpoints/' + CHECKPOINTS[arch]
+    assert cfg.pretrained == 'checkpoints/' + IN1K_CHECKPOINTS[arch]
     assert model.test_cfg == dict(mode='whole')
     assert tuple(model.data_preprocessor.size) == (512, 512)
     assert model.data_preprocessor.mean == [123.675, 116.28, 103.53]
@@ -84,7 +80,7 @@ def test_config_recipe(config):
 
     sync_bn = dict(type='SyncBN', requires_grad=True)
     if head == 'fpn':
-        assert model.neck.type == 'FPN' and model.neck.in_channels == DIMS[arch]
+        assert model.neck.type == 'FPN' and model.neck.in_channels == DENSE_DIMS[arch]
         assert (model.neck.out_channels, model.neck.num_outs) == (256, 4)
         dh = model.decode_head
         assert dh.type == 'FPNHead' and dh.in_channels == [256] * 4 and dh.channels == 128
@@ -99,7 +95,7 @@ def test_config_recipe(config):
     else:
         assert 'neck' not in model
         dh = model.decode_head
-        assert dh.type == 'UPerHead' and dh.in_channels == DIMS[arch] and dh.channels == 512
+        assert dh.type == 'UPerHead' and dh.in_channels == DENSE_DIMS[arch] and dh.channels == 512
         assert tuple(dh.pool_scales) == (1, 2, 3, 6)
         aux = model.auxiliary_head
         assert aux.type == 'FCNHead' and (aux.in_channels, aux.in_index) == (320, 2)

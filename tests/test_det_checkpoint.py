@@ -18,7 +18,8 @@ import torch
 
 pytest.importorskip('mmdet')
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.conftest import REPO, build_untrained  # noqa: E402
+
 WB = ('weight', 'bias')
 BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
@@ -78,18 +79,6 @@ OFFICIAL_BACKBONE_KEYS = {
 }
 
 
-def _build(config):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmdet.registry import MODELS
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'det', config))
-    cfg.model.backbone.init_cfg = None
-    init_default_scope('mmdet')
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model.eval()
-
-
 @pytest.mark.parametrize('config,arch,heads', [
     ('mask_rcnn_uniformer_s_h14_1x.py', 'small', mmdet2_mask_rcnn_keys),
     pytest.param('cascade_mask_rcnn_uniformer_s_h14_3x_ms.py', 'small', mmdet2_cascade_keys,
@@ -98,7 +87,7 @@ def _build(config):
 ])
 def test_released_layout_converts_and_loads(config, arch, heads, tmp_path):
     from mmuniformer.models.backbones import UniFormer, UniFormerLight
-    model = _build(config)
+    model = build_untrained(osp.join(REPO, 'configs', 'det', config))
     ours = model.state_dict()
     head_keys = {k for k in ours if not k.startswith('backbone.')}
     assert head_keys == heads(), 'mmdet 3 heads are not keyed as the released mmdet 2.11 ones'

@@ -16,9 +16,8 @@ import torch
 
 pytest.importorskip('mmseg')
 
-from tests.conftest import load_module  # noqa: E402
+from tests.conftest import REPO, build_untrained, load_module  # noqa: E402
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 WB = ('weight', 'bias')
 BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 
@@ -56,19 +55,6 @@ def mmseg0_upernet_keys():
     return keys | _conv_bn('auxiliary_head.convs.0') | _keys('auxiliary_head.conv_seg', WB)
 
 
-def _build(config):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-    import mmuniformer  # noqa: F401
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'seg', config))
-    cfg.model.backbone.init_cfg = None
-    init_default_scope('mmseg')
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model.eval()
-
-
 @pytest.mark.parametrize('config,arch,heads', [
     ('fpn_uniformer_s_h32_80k.py', 'small', mmseg0_fpn_keys),
     ('upernet_uniformer_s_160k.py', 'small', mmseg0_upernet_keys),
@@ -76,7 +62,7 @@ def _build(config):
 ])
 def test_released_layout_converts_and_loads(config, arch, heads, tmp_path):
     from mmuniformer.models.backbones import UniFormer, UniFormerLight
-    model = _build(config)
+    model = build_untrained(osp.join(REPO, 'configs', 'seg', config))
     ours = model.state_dict()
     head_keys = {k for k in ours if not k.startswith('backbone.')}
     assert head_keys == heads(), 'mmseg 1.x heads are not keyed as the released mmseg 0.x ones'
