@@ -3,14 +3,13 @@
 Every config here loads the plugin through ``custom_imports`` and names its library in
 ``default_scope``, so each library's inferencer (``ImageClassificationInferencer``,
 ``ActionRecogInferencer``, ``DetInferencer``, ``MMSegInferencer``, ``MMPoseInferencer``) builds
-our models unchanged; this module only picks the inferencer from the config's scope and fills
-the two settings mmpose's inferencers read from the top level of a config (``data_mode``,
-``dataset_type``).
+our models unchanged (the pose configs define ``data_mode`` and ``dataset_type`` at the top
+level, where mmpose's inferencers read them); this module only picks the inferencer from the
+config's scope.
 """
 from typing import Any, Dict, Optional, Union
 
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 
 #: default_scope -> task name used by the demos
 SCOPE_TASKS: Dict[str, str] = {
@@ -47,27 +46,10 @@ def register_mmpretrain_models() -> int:
 
 
 def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
-    """Read ``config`` (a path or a :class:`Config`), apply ``cfg_options`` and return it.
-
-    mmpose's inferencers read ``cfg.data_mode`` (``'topdown'`` / ``'bottomup'``) and
-    ``cfg.dataset_type``, which mmpose's own configs define at the top level; where a
-    config leaves them to its datasets, they are taken from the test (else val) dataset
-    (``data_mode`` / ``type``).
-    """
+    """Read ``config`` (a path or a :class:`Config`), apply ``cfg_options`` and return it."""
     cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if cfg.get('default_scope') == 'mmpose':
-        for top, field in (('data_mode', 'data_mode'), ('dataset_type', 'type')):
-            if top in cfg:
-                continue
-            for key in ('test_dataloader', 'val_dataloader'):
-                value = (cfg.get(key) or {}).get('dataset', {}).get(field)
-                if value:
-                    cfg[top] = value
-                    MMLogger.get_current_instance().debug(
-                        f'{top}={value!r} taken from {key}.dataset for the pose inferencer')
-                    break
     return cfg
 
 

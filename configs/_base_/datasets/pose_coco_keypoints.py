@@ -11,7 +11,9 @@
 # sigma 2); the 384x288 and 448x320 configs replace them.
 data_root = 'data/coco/'
 bbox_file = 'data/coco/person_detection_results/COCO_val2017_detections_AP_H_56_person.json'
+# top level as in mmpose's own configs: its inferencers read both from here
 dataset_type = 'CocoDataset'
+data_mode = 'topdown'
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -38,7 +40,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_mode='topdown',
+        data_mode=data_mode,
         ann_file='annotations/person_keypoints_train2017.json',
         data_prefix=dict(img='train2017/'),
         pipeline=train_pipeline))
@@ -51,7 +53,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_mode='topdown',
+        data_mode=data_mode,
         ann_file='annotations/person_keypoints_val2017.json',
         bbox_file=bbox_file,
         data_prefix=dict(img='val2017/'),

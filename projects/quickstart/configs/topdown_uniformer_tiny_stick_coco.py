@@ -34,7 +34,10 @@ model = dict(
 
 # Data: mmpose's CocoDataset (top-down: one sample per person box) on the generated layout;
 # the released augmentation (flip, half body, scale and rotation) at 128x96.
-dataset = dict(type='CocoDataset', data_root=data_root, data_mode='topdown')
+# top level as in mmpose's own configs: its inferencers read both from here
+dataset_type = 'CocoDataset'
+data_mode = 'topdown'
+dataset = dict(type=dataset_type, data_root=data_root, data_mode=data_mode)
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
