@@ -50,6 +50,25 @@ def explicit_attention(model: nn.Module) -> Iterator[int]:
             m.use_sdpa = flag
 
 
+@contextlib.contextmanager
+def plain_kernels(model: nn.Module) -> Iterator[int]:
+    """Within the context, every module with a boolean ``inference_kernels`` flag (our
+    local blocks and MLPs) runs its plain path in inference too (no folded or fused
+    kernels, :mod:`mmuniformer.models.layers.inference`).
+
+    Yields the number of switched modules; the flags are restored on exit.
+    """
+    layers = [m for m in model.modules() if isinstance(getattr(m, 'inference_kernels', None), bool)]
+    saved = [m.inference_kernels for m in layers]
+    try:
+        for m in layers:
+            m.inference_kernels = False
+        yield len(layers)
+    finally:
+        for m, flag in zip(layers, saved):
+            m.inference_kernels = flag
+
+
 # ----------------------------------------------------------------------------- tracing
 def _tensors(out: Any) -> Tuple[torch.Tensor, ...]:
     """All tensors in a (nested) output, as a flat tuple (what jit tracing accepts)."""

@@ -49,8 +49,10 @@ def test_compare_report(tmp_path: Path) -> None:
     assert report['input_shape'] == [2, 3, 4, 32, 32]
     assert report['dtype'] == 'bf16' and report['device'] == 'cpu' and report['clock'] == 'cpu time'
     names = [(r['variant'], r['mode']) for r in report['results']]
-    assert names == [(v, m) for v in ('ours (sdpa)', 'ours (explicit softmax)', 'ours backbone',
-                                      'mmaction2 UniFormer backbone') for m in ('infer', 'train')]
+    both = ('infer', 'train')
+    assert names == ([('ours (sdpa)', m) for m in both] + [('ours (explicit softmax)', m) for m in both]
+                     + [('ours (plain kernels)', 'infer')]
+                     + [(v, m) for v in ('ours backbone', 'mmaction2 UniFormer backbone') for m in both])
     for r in report['results']:
         assert len(r['times_ms']) == 2 and all(t > 0 for t in r['times_ms'])
         assert r['median_ms'] == pytest.approx(sum(r['times_ms']) / 2)
@@ -59,6 +61,8 @@ def test_compare_report(tmp_path: Path) -> None:
     by = {(r['variant'], r['mode']): r for r in report['results']}
     assert report['ratios']['infer: explicit / sdpa time'] == pytest.approx(
         by[('ours (explicit softmax)', 'infer')]['median_ms'] / by[('ours (sdpa)', 'infer')]['median_ms'])
+    assert report['ratios']['infer: plain kernels / ours time'] == pytest.approx(
+        by[('ours (plain kernels)', 'infer')]['median_ms'] / by[('ours (sdpa)', 'infer')]['median_ms'])
     assert report['ratios']['train: mmaction2 / ours time (speed-up)'] == pytest.approx(
         by[('mmaction2 UniFormer backbone', 'train')]['median_ms']
         / by[('ours backbone', 'train')]['median_ms'])

@@ -20,7 +20,9 @@ running total from ``torch.profiler`` (``profile_memory=True``) on CPU.
 
 ``--compare`` times, interleaved in the same process (round-robin over ``--repeat``
 rounds, so that load changes hit every variant alike), the model with
-``F.scaled_dot_product_attention`` and with its explicit ``softmax(q k^T) v`` path, and,
+``F.scaled_dot_product_attention`` and with its explicit ``softmax(q k^T) v`` path, for
+inference also with its plain kernels (no folded BatchNorm / DPE, no fused linear + GELU:
+:mod:`mmuniformer.models.layers.inference`), and,
 for a video ``UniFormer`` backbone, mmaction2's own ``UniFormer`` backbone loaded with the
 same weights (both backbones alone), and prints the time ratios.
 """
@@ -44,7 +46,7 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
 from mmuniformer.analysis import (build_model_from_config, explicit_attention, find_uniformer,
-                                  forward_candidates, input_shape_from_config)
+                                  forward_candidates, input_shape_from_config, plain_kernels)
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 MODES = ('infer', 'train')
@@ -308,6 +310,9 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     if args.compare:
         variants += make_variants('ours (explicit softmax)', model, call, desc, x, args.mode,
                                   autocast, optimizer, lambda: explicit_attention(model))
+        if 'infer' in args.mode:  # the inference kernels never run in a training step
+            variants += make_variants('ours (plain kernels)', model, call, desc, x, ['infer'],
+                                      autocast, optimizer, lambda: plain_kernels(model))
         theirs = mmaction_uniformer(backbone) if backbone is not None else None
         if theirs is not None:
             theirs.to(device)
@@ -337,6 +342,9 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
             other = by.get(('ours (explicit softmax)', mode))
             if base and other:
                 ratios[f'{mode}: explicit / sdpa time'] = other.median_ms / base.median_ms
+            plain = by.get(('ours (plain kernels)', mode))
+            if base and plain:
+                ratios[f'{mode}: plain kernels / ours time'] = plain.median_ms / base.median_ms
             ours_b, theirs_b = by.get(('ours backbone', mode)), by.get(
                 ('mmaction2 UniFormer backbone', mode))
             if ours_b and theirs_b:

@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 
+from . import inference as ik
 from .tokens import (map_to_tokens, temporal_to_frame_tokens, tokens_to_map, video_to_frame_tokens,
                      video_to_temporal_tokens)
 
@@ -124,7 +125,8 @@ class ConvMlp(nn.Module):
 
 
 class Mlp(nn.Module):
-    """Token MLP on ``(B, N, C)``: fc1 -> GELU -> fc2."""
+    """Token MLP on ``(B, N, C)``: fc1 -> GELU -> fc2 (fused kernels in inference,
+    :mod:`.inference`)."""
 
     def __init__(self, dim: int, hidden_dim: int, drop: float = 0.) -> None:
         super().__init__()
@@ -132,8 +134,12 @@ class Mlp(nn.Module):
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dim, dim)
         self.drop = nn.Dropout(drop)
+        self.inference_kernels = True  # False: always the plain path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.inference_kernels and ik.inference_kernels_apply(x) and x.is_contiguous():
+            hidden = ik.linear(x, self.fc1.weight, self.fc1.bias, gelu=True)
+            return ik.linear(hidden, self.fc2.weight, self.fc2.bias)
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
@@ -220,7 +226,10 @@ class LocalBlock(nn.Module):
     ``x + DPE(x)``, then ``x + conv2(dw(conv1(BN(x))))`` and ``x + ConvMlp(BN(x))``,
     each residual branch with drop path and optional layer scale. On a channels-last map
     (the backbones' layout) the 1x1 convolutions are matmuls without layout copies
-    (:class:`PointwiseConv2d`); channels-first maps run through the convolutions.
+    (:class:`PointwiseConv2d`); channels-first maps run through the convolutions. In
+    evaluation without autograd, on a channels-last float32 map, the same function runs
+    through folded, fused kernels (:meth:`_forward_inference`) unless
+    ``inference_kernels`` is set to False.
 
     Args:
         dim: channels.
@@ -255,11 +264,39 @@ class LocalBlock(nn.Module):
         self.mlp = ConvMlp(dim, int(dim * mlp_ratio), ndim, drop)
         self.ls1 = LayerScale(dim, layer_scale, False) if layer_scale is not None else nn.Identity()
         self.ls2 = LayerScale(dim, layer_scale, False) if layer_scale is not None else nn.Identity()
+        self.inference_kernels = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._inference_kernels_apply(x):
+            return self._forward_inference(x)
         x = x + self.pos_embed(x)
         x = x + self.drop_path(self.ls1(self.conv2(self.attn(self.conv1(self.norm1(x))))))
         return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
+
+    def _inference_kernels_apply(self, x: torch.Tensor) -> bool:
+        fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
+        return (self.inference_kernels and ik.inference_kernels_apply(x)
+                and x.is_contiguous(memory_format=fmt)
+                and ik.uses_running_stats(self.norm1) and ik.uses_running_stats(self.norm2))
+
+    def _forward_inference(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` in evaluation without autograd, on a channels-last map: DPE
+        and residual as one convolution, the BatchNorms folded into ``conv1`` and
+        ``mlp.fc1``, layer scales into ``conv2`` and ``mlp.fc2``, the 1x1 convolutions
+        (with bias and GELU) as fused linear kernels, residual sums in place."""
+        x = ik.conv_plus_identity(self.pos_embed, x)
+        tokens = x.movedim(1, -1)  # (B, *S, C), contiguous on a channels-last map
+        weight, bias = ik.fold_input_affine(self.conv1.weight.flatten(1), self.conv1.bias,
+                                            *ik.bn_scale_shift(self.norm1))
+        y = self.attn(ik.linear(tokens, weight, bias).movedim(-1, 1)).movedim(1, -1)
+        weight, bias = ik.fold_output_scale(self.conv2.weight.flatten(1), self.conv2.bias, self.ls1)
+        x = ik.linear(y.contiguous(), weight, bias).add_(tokens)
+        mlp = self.mlp
+        weight, bias = ik.fold_input_affine(mlp.fc1.weight.flatten(1), mlp.fc1.bias,
+                                            *ik.bn_scale_shift(self.norm2))
+        y = ik.linear(x, weight, bias, gelu=True)
+        weight, bias = ik.fold_output_scale(mlp.fc2.weight.flatten(1), mlp.fc2.bias, self.ls2)
+        return ik.linear(y, weight, bias).add_(x).movedim(-1, 1)
 
 
 def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:

@@ -1,0 +1,102 @@
+"""Inference kernels: the blocks' own functions computed with fewer passes over memory.
+
+In evaluation (BatchNorm on running statistics) a local block's ``conv1(BN(x))`` is one
+1x1 convolution with the BatchNorm folded into its weights, ``x + DPE(x)`` is one
+depthwise convolution with the identity added to its centre tap, a layer scale folds
+into the convolution before it, and on CPU ``GELU(fc1(x))`` and every bias are fused
+into oneDNN's linear kernel on the shapes where it is faster
+(``torch.ops.mkldnn._linear_pointwise``, the kernel PyTorch's own inductor uses on CPU). The results equal the plain path up to float
+rounding (``tests/test_inference_kernels.py``).
+
+They run only where nothing can tell the difference: no autograd graph is recorded
+(``torch.no_grad`` / ``torch.inference_mode``, as in mmengine's val/test loops and the
+inferencers), float32 inputs without autocast, and not while ``torch.compile``,
+TorchScript or ONNX export trace the model (those see the plain path and fuse on
+their own).
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def inference_kernels_apply(x: torch.Tensor) -> bool:
+    """Whether the inference kernels may run on input ``x`` (see the module docstring)."""
+    return (not torch.is_grad_enabled() and x.dtype == torch.float32
+            and not torch.is_autocast_enabled(x.device.type)
+            and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
+            and not torch.jit.is_scripting() and not torch.onnx.is_in_onnx_export())
+
+
+# oneDNN's fused linear (bias and GELU in the kernel, no bias broadcast copy, no separate
+# GELU pass) beats MKL's addmm + GELU on the shallow stages' shapes (many rows, small
+# weights: 1.1-1.3x on 25088 x 64 -> 256 and 25088 x 256 -> 64, 1 thread) but loses on the
+# deep stages' (0.65-0.8x on 1568 x 320 -> 1280: its per-call weight reorder and GEMM), so it
+# is used only on shapes like the former.
+ONEDNN_MIN_ROWS = 8192
+ONEDNN_MAX_WEIGHT = 32768
+
+
+def _onednn_linear_suits(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    return (x.device.type == 'cpu' and x.is_contiguous() and weight.numel() <= ONEDNN_MAX_WEIGHT
+            and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1] and torch.backends.mkldnn.is_available()
+            and hasattr(torch.ops.mkldnn, '_linear_pointwise'))
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+           gelu: bool = False) -> torch.Tensor:
+    """``(..., C_in) -> (..., C_out)``: ``x @ weight.T + bias``, then exact (erf) GELU if
+    ``gelu``. On CPU, for many rows and a small ``weight`` ``(C_out, C_in)``, one oneDNN call
+    with bias and GELU fused; otherwise ``F.linear`` and GELU in place on its output."""
+    if _onednn_linear_suits(x, weight):
+        if gelu:
+            return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'gelu', [], 'none')
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none', [], '')
+    out = F.linear(x, weight, bias)
+    return torch.ops.aten.gelu_(out) if gelu else out
+
+
+def uses_running_stats(bn: _BatchNorm) -> bool:
+    """Whether ``bn`` normalises with its running statistics (and so is an affine map)."""
+    return not bn.training and bn.running_mean is not None and bn.running_var is not None
+
+
+def bn_scale_shift(bn: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(C,)`` scale and shift with ``bn(x) = x * scale + shift`` per channel (running stats)."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    if bn.bias is not None:
+        shift = shift + bn.bias
+    return scale, shift
+
+
+def fold_input_affine(weight: torch.Tensor, bias: Optional[torch.Tensor], scale: torch.Tensor,
+                      shift: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Weights ``(C_out, C_in)`` and bias of ``x -> W (x * scale + shift) + b``."""
+    new_bias = weight @ shift
+    if bias is not None:
+        new_bias = new_bias + bias
+    return weight * scale, new_bias
+
+
+def fold_output_scale(weight: torch.Tensor, bias: Optional[torch.Tensor], layer_scale: nn.Module
+                      ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """Weights ``(C_out, C_in)`` and bias of ``x -> gamma * (W x + b)`` for a
+    :class:`LayerScale` ``gamma`` (``nn.Identity`` leaves them as they are)."""
+    gamma = getattr(layer_scale, 'weight', None)
+    if gamma is None:
+        return weight, bias
+    return weight * gamma[:, None], None if bias is None else bias * gamma
+
+
+def conv_plus_identity(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``x + conv(x)`` for a depthwise ``conv`` with odd kernel and 'same' padding, as one
+    convolution whose centre tap has 1 added. ``(B, C, *S) -> (B, C, *S)``."""
+    weight = conv.weight.clone()
+    centre = tuple(k // 2 for k in weight.shape[2:])
+    weight[(slice(None), 0) + centre] += 1
+    return conv._conv_forward(x, weight, conv.bias)
