@@ -182,3 +182,30 @@ def test_with_cp_in_detector(monkeypatch):
     assert len(grads[0]) == sum(1 for _ in plain.backbone.parameters())
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize('config', ['mask_rcnn_uniformer_s_h14_1x.py', 'mask_rcnn_uniformer_xxs_1x.py'])
+def test_roi_features_equal_torchvision_roi_align(config):
+    """The box and mask heads' RoI features (mmcv's RoIAlign on the FPN maps) equal
+    torchvision's ``roi_align``, an independent implementation that reads any memory
+    layout. mmcv 2.1's RoIAlign reads raw channels-first memory: if the backbone returned
+    its channels-last maps, the FPN outputs would be channels-last and every RoI feature
+    scrambled (the detector then cannot learn its box classifier)."""
+    from torchvision.ops import roi_align
+    torch.manual_seed(0)
+    model = _build_detector(config).eval()
+    rois = torch.tensor([[0, 8., 12., 60., 90.], [0, 30., 5., 100., 40.], [1, 2., 3., 250., 190.],
+                         [1, 0., 0., 120., 200.]])
+    with torch.no_grad():
+        outs = model.backbone(torch.randn(2, 3, 224, 256))
+        assert all(o.is_contiguous() for o in outs)
+        feats = model.neck(outs)
+        extractor = model.roi_head.bbox_roi_extractor
+        got = extractor(feats[:extractor.num_inputs], rois)
+        levels = extractor.map_roi_levels(rois, extractor.num_inputs)
+        assert len(set(levels.tolist())) > 1  # several FPN levels are read
+        for i, level in enumerate(levels.tolist()):
+            layer = extractor.roi_layers[level]
+            expected = roi_align(feats[level], rois[i:i + 1], layer.output_size, layer.spatial_scale,
+                                 layer.sampling_ratio, layer.aligned)
+            torch.testing.assert_close(got[i:i + 1], expected, rtol=1e-5, atol=1e-5)

@@ -274,12 +274,15 @@ class UniFormerBase(BaseModule):
         return block(*args)
 
     def _out(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        """Apply the output norm of stage ``i`` to its map ``(B, C_i, *S_i)``."""
-        if self.out_norm == 'bn':
-            return self.norm(x) if i == 3 else x
-        if self.out_norm == 'ln':
-            return channels_last_norm(getattr(self, f'norm{i + 1}'), x)
-        return x
+        """Apply the output norm of stage ``i`` to its map ``(B, C_i, *S_i)`` and return it
+        in the standard contiguous layout: the blocks' channels-last memory stays inside the
+        backbone, because the heads' compiled ops read raw channels-first memory (mmcv 2.1's
+        ``RoIAlign`` returns wrong features for a channels-last map)."""
+        if self.out_norm == 'bn' and i == 3:
+            x = self.norm(x)
+        elif self.out_norm == 'ln':
+            x = channels_last_norm(getattr(self, f'norm{i + 1}'), x)
+        return x.contiguous()
 
     def _stage_modules(self, i: int) -> List[Union[nn.Module, nn.Parameter]]:
         """Modules and parameters that belong to stage ``i`` (frozen together)."""

@@ -99,7 +99,9 @@ class HourglassBlock(GlobalBlock):
             out, row = self.attn(self.norm1(seq), return_first_row=True)
             seq = seq + self.drop_path(self.ls1(out))
             seq = seq + self.drop_path(self.ls2(self.mlp(self.norm2(seq))))
-            return tokens_to_map(seq[:, 1:], size), seq[:, :1], self._blend(scores, row)
+            # the slice without the score token, copied to a channels-last map for the next block
+            return (tokens_to_map(seq[:, 1:].contiguous(), size), seq[:, :1],
+                    self._blend(scores, row))
         if scores is None:
             raise ValueError('a shrinking hourglass block needs the token scores of an earlier '
                              'block (the first stage-3 block must keep all tokens)')
