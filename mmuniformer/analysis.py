@@ -11,7 +11,8 @@ import contextlib
 import importlib
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, ContextManager, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 import torch.nn as nn
@@ -33,40 +34,37 @@ SCOPE_PACKAGES: Dict[str, str] = {
 
 # ----------------------------------------------------------------------------- attention
 @contextlib.contextmanager
-def explicit_attention(model: nn.Module) -> Iterator[int]:
+def _set_flags(model: nn.Module, name: str, value: bool) -> Iterator[int]:
+    """Set the boolean attribute ``name`` of every module of ``model`` that has one to
+    ``value`` within the context; yields how many were set, restores them on exit."""
+    layers = [m for m in model.modules() if isinstance(getattr(m, name, None), bool)]
+    saved = [getattr(m, name) for m in layers]
+    try:
+        for m in layers:
+            setattr(m, name, value)
+        yield len(layers)
+    finally:
+        for m, flag in zip(layers, saved):
+            setattr(m, name, flag)
+
+
+def explicit_attention(model: nn.Module) -> ContextManager[int]:
     """Within the context, every module with a boolean ``use_sdpa`` flag (our
     :class:`~mmuniformer.models.layers.Attention`) runs its explicit path.
 
     Yields the number of switched layers; the flags are restored on exit.
     """
-    layers = [m for m in model.modules() if isinstance(getattr(m, 'use_sdpa', None), bool)]
-    saved = [m.use_sdpa for m in layers]
-    try:
-        for m in layers:
-            m.use_sdpa = False
-        yield len(layers)
-    finally:
-        for m, flag in zip(layers, saved):
-            m.use_sdpa = flag
+    return _set_flags(model, 'use_sdpa', False)
 
 
-@contextlib.contextmanager
-def plain_kernels(model: nn.Module) -> Iterator[int]:
+def plain_kernels(model: nn.Module) -> ContextManager[int]:
     """Within the context, every module with a boolean ``inference_kernels`` flag (our
     local blocks and MLPs) runs its plain path in inference too (no folded or fused
     kernels, :mod:`mmuniformer.models.layers.inference`).
 
     Yields the number of switched modules; the flags are restored on exit.
     """
-    layers = [m for m in model.modules() if isinstance(getattr(m, 'inference_kernels', None), bool)]
-    saved = [m.inference_kernels for m in layers]
-    try:
-        for m in layers:
-            m.inference_kernels = False
-        yield len(layers)
-    finally:
-        for m, flag in zip(layers, saved):
-            m.inference_kernels = flag
+    return _set_flags(model, 'inference_kernels', False)
 
 
 # ----------------------------------------------------------------------------- tracing

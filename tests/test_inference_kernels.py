@@ -65,7 +65,8 @@ def test_folds_by_hand() -> None:
     fw, fb = ik.fold_output_scale(w, b, ls)
     torch.testing.assert_close(F.linear(x, fw, fb), F.linear(x, w, b) * gamma)
     assert ik.fold_output_scale(w, b, nn.Identity()) == (w, b)
-    for conv in (nn.Conv2d(4, 4, 3, padding=1, groups=4), nn.Conv3d(4, 4, (3, 5, 5), padding=(1, 2, 2), groups=4)):
+    for conv in (nn.Conv2d(4, 4, 3, padding=1, groups=4),
+                 nn.Conv3d(4, 4, (3, 5, 5), padding=(1, 2, 2), groups=4)):
         x = torch.randn(2, 4, *([6] * (conv.weight.dim() - 2)))
         torch.testing.assert_close(ik.conv_plus_identity(conv, x), x + conv(x))
 
