@@ -13,20 +13,17 @@ from mmuniformer.analysis import plain_kernels
 from mmuniformer.models.backbones import UniFormer, UniFormerLight
 from mmuniformer.models.layers import LocalBlock, Mlp
 from mmuniformer.models.layers import inference as ik
+from tests.conftest import randomise_bn
 
 
 def _randomise(module: nn.Module, seed: int = 0) -> nn.Module:
-    """Non-trivial BatchNorm statistics and affine parameters, layer scales and biases."""
-    gen = torch.Generator().manual_seed(seed)
+    """Non-trivial BatchNorm statistics and affine parameters (``randomise_bn``), plus
+    random biases and layer scales."""
+    randomise_bn(module, seed)
+    gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.3)
-                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.weight.copy_(torch.randn(m.num_features, generator=gen) * 0.2 + 1)
-                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.2)
         for name, p in module.named_parameters():
-            if name.endswith('bias') or name.endswith('ls1.weight') or name.endswith('ls2.weight'):
+            if name.endswith(('bias', 'ls1.weight', 'ls2.weight')):
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
     return module
 
