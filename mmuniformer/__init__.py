@@ -8,7 +8,7 @@ that extend one library are registered when that library is in use. It also lets
 >= 2.6 load mmengine's own checkpoints with ``weights_only=True`` (see
 :mod:`mmuniformer.compat`).
 """
-from . import models  # noqa: F401  registers the backbones
+from . import engine, models  # noqa: F401  registers the hooks, optimizer wrappers and backbones
 from .compat import allow_mmengine_checkpoints
 from .version import __version__
 

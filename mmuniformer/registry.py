@@ -15,7 +15,9 @@ import sys
 from importlib import import_module
 from typing import Any, Dict, Sequence
 
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
@@ -52,3 +54,7 @@ MODELS = PluginRegistry('model', parent=MMENGINE_MODELS, scope='mmuniformer',
                         locations=['mmuniformer.models'], extensions=MODEL_EXTENSIONS)
 TRANSFORMS = PluginRegistry('transform', parent=MMENGINE_TRANSFORMS, scope='mmuniformer',
                             locations=['mmuniformer.datasets'], extensions=TRANSFORM_EXTENSIONS)
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmuniformer',
+                 locations=['mmuniformer.engine'])
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmuniformer',
+                          locations=['mmuniformer.engine'])

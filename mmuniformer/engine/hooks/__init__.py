@@ -1,0 +1,1 @@
+"""Hooks of mmuniformer (``HOOKS`` registry, scope ``mmuniformer``)."""

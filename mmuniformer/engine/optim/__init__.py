@@ -1,0 +1,1 @@
+"""Optimizer wrappers of mmuniformer (``OPTIM_WRAPPERS`` registry, scope ``mmuniformer``)."""
