@@ -15,6 +15,7 @@ from mmengine.model import BaseModule, initialize
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import LocalBlock, bn_nd, channels_last_norm
+from .pretrained import require_local_checkpoint
 
 # The official initialisation: truncated normal Linear weights, unit LayerNorms.
 DEFAULT_INIT = [
@@ -222,6 +223,7 @@ class UniFormerBase(BaseModule):
             if unknown:
                 raise ValueError(f'Pretrained init_cfg has unknown keys {sorted(unknown)}; '
                                  "accepted: checkpoint, prefix, map_location, strict")
+            require_local_checkpoint(cfg['checkpoint'])
             load_uniformer_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
                                       strict=cfg.get('strict', True),
                                       map_location=cfg.get('map_location', 'cpu'))

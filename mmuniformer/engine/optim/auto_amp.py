@@ -1,0 +1,143 @@
+"""Mixed precision that runs on any machine: mmengine's ``AmpOptimWrapper`` on accelerators,
+bf16 autocast or float32 on a CPU-only machine."""
+import logging
+import platform
+from contextlib import contextmanager
+from typing import Iterator, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
+                             is_npu_available)
+from mmengine.logging import print_log
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+from ...registry import OPTIM_WRAPPERS
+
+#: /proc/cpuinfo flags of CPUs with bf16 arithmetic units (x86 AVX512-BF16 or AMX-BF16; Arm BF16)
+BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16', 'bf16')
+
+
+def has_accelerator() -> bool:
+    """Whether mmengine's ``AmpOptimWrapper`` can run here (CUDA, NPU, MLU or MUSA device)."""
+    return (is_cuda_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available())
+
+
+def cpu_has_bf16_units() -> bool:
+    """Whether this CPU computes bf16 natively (so bf16 autocast is faster than float32).
+
+    PyTorch's cpuinfo answers for x86 (``torch.cpu._is_avx512_bf16_supported`` /
+    ``_is_amx_tile_supported``); where those private checks are missing or say no, the
+    kernel's ``/proc/cpuinfo`` flags decide (:data:`BF16_CPU_FLAGS`, which also covers Arm).
+    AVX-512 without the BF16 extension emulates bf16 through float32 conversions and is
+    slower than float32, so it counts as no.
+    """
+    for name in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'):
+        check = getattr(torch.cpu, name, None)
+        if check is not None and check():
+            return True
+    if platform.system() != 'Linux':
+        return False
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
+            flags = {word for line in f if line.startswith(('flags', 'Features'))
+                     for word in line.split(':', 1)[1].split()}
+    except OSError:
+        return False
+    return any(flag in flags for flag in BF16_CPU_FLAGS)
+
+
+@OPTIM_WRAPPERS.register_module()
+class AutoAmpOptimWrapper(AmpOptimWrapper):
+    """:class:`mmengine.optim.AmpOptimWrapper` that also trains on a CPU-only machine.
+
+    Same arguments as the parent. With a CUDA (or NPU, MLU, MUSA) device it *is* the parent:
+    same gradient scaler, same autocast dtype, same checkpoint state. On a CPU-only machine,
+    where the parent refuses to start, it logs one warning and runs
+
+    - bf16 autocast (``torch.autocast('cpu', torch.bfloat16)``) when the CPU has bf16 units
+      (:func:`cpu_has_bf16_units`); bf16 keeps float32's exponent range, so no loss scaling;
+    - plain float32 (no autocast, no scaler) otherwise, or when ``dtype`` asks for
+      ``float32``/``float64``.
+
+    The configs of the release's mixed-precision runs therefore train unchanged anywhere.
+    A checkpoint saved on a GPU resumes on the CPU (its scaler state is dropped) and vice versa.
+
+    Args:
+        loss_scale: GradScaler set-up for accelerators (see the parent); unused on CPU.
+        dtype: autocast dtype on accelerators: ``'float16'``, ``'bfloat16'``, ``'float32'``,
+            ``'float64'``, a ``torch.dtype`` or None (the device default).
+        use_fsdp: ``ShardedGradScaler`` for FSDP on accelerators (see the parent).
+        **kwargs: passed to :class:`mmengine.optim.OptimWrapper` (``optimizer``, ``clip_grad``,
+            ``accumulative_counts``).
+    """
+
+    def __init__(self, loss_scale: Union[str, float, dict] = 'dynamic',
+                 dtype: Optional[Union[str, torch.dtype]] = None, use_fsdp: bool = False,
+                 **kwargs) -> None:
+        #: the CPU autocast dtype (``torch.bfloat16`` or None for float32); unused on accelerators
+        self.cpu_dtype: Optional[torch.dtype] = None
+        self.on_cpu = not has_accelerator()
+        if not self.on_cpu:
+            super().__init__(loss_scale=loss_scale, dtype=dtype, use_fsdp=use_fsdp, **kwargs)
+            return
+        if isinstance(dtype, str):
+            if dtype not in self.valid_dtypes:
+                raise ValueError(f'AutoAmpOptimWrapper: dtype={dtype!r} is not accepted; '
+                                 f'accepted: {", ".join(self.valid_dtypes)}, a torch.dtype or None')
+            dtype = getattr(torch, dtype)
+        if dtype is not None and not isinstance(dtype, torch.dtype):
+            raise ValueError(f'AutoAmpOptimWrapper: dtype={dtype!r} is not accepted; accepted: '
+                             f'{", ".join(self.valid_dtypes)}, a torch.dtype or None')
+        # mmengine's AmpOptimWrapper.__init__ asserts an accelerator: set up the plain wrapper.
+        OptimWrapper.__init__(self, **kwargs)
+        self._scale_update_param = None
+        self.loss_scaler = None
+        self.cast_dtype = dtype
+        if dtype in (torch.float32, torch.float64):
+            how = f'{dtype} as configured (no autocast)'
+        elif cpu_has_bf16_units():
+            self.cpu_dtype = torch.bfloat16
+            how = 'bf16 autocast (the CPU has bf16 units; no loss scaling)'
+        else:
+            how = 'float32 (the CPU has no bf16 units; no autocast)'
+        print_log(f'AutoAmpOptimWrapper: no GPU, training on the CPU in {how}', logger='current',
+                  level=logging.WARNING)
+
+    def backward(self, loss: torch.Tensor, **kwargs) -> None:
+        """Back-propagate ``loss``: through the gradient scaler on accelerators, plainly on CPU."""
+        if self.on_cpu:
+            OptimWrapper.backward(self, loss, **kwargs)
+        else:
+            super().backward(loss, **kwargs)
+
+    def step(self, **kwargs) -> None:
+        """Optimizer step: through the gradient scaler on accelerators, plainly on CPU."""
+        if self.on_cpu:
+            OptimWrapper.step(self, **kwargs)
+        else:
+            super().step(**kwargs)
+
+    def state_dict(self) -> dict:
+        """The optimizer's state, plus the scaler's (``loss_scaler``) on accelerators."""
+        return OptimWrapper.state_dict(self) if self.on_cpu else super().state_dict()
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load an optimizer state; on CPU a GPU run's ``loss_scaler`` entry is ignored."""
+        if not self.on_cpu:
+            super().load_state_dict(state_dict)
+            return
+        state_dict = {k: v for k, v in state_dict.items() if k != 'loss_scaler'}
+        OptimWrapper.load_state_dict(self, state_dict)
+
+    @contextmanager
+    def optim_context(self, model: nn.Module) -> Iterator[None]:
+        """The parent's autocast context on accelerators; on CPU bf16 autocast or none."""
+        if not self.on_cpu:
+            with super().optim_context(model):
+                yield
+            return
+        with OptimWrapper.optim_context(self, model), torch.autocast(
+                'cpu', dtype=torch.bfloat16, enabled=self.cpu_dtype is not None):
+            yield
