@@ -101,6 +101,8 @@ PY
 
 log "installing mmuniformer (editable)"
 python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e "$here"
+# mim looks for packages at <install location>/<name>, which an editable install lacks
+python "$here/tools/misc/mim_editable.py"
 
 stack_ok || { log "the stack does not import; see the messages above"; exit 1; }
 python -c "import mmuniformer, torch, mmcv; print('[setup_env] ready: mmuniformer', mmuniformer.__version__, '| torch', torch.__version__, '| mmcv', mmcv.__version__, '| python', __import__('sys').executable)"
