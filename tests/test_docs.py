@@ -1,4 +1,4 @@
-"""The commands and config snippets of docs/*.md.
+"""The commands and config snippets of README.md, docs/*.md and configs/<task>/README.md.
 
 * Fenced ``bash`` blocks after ``<!-- docs-test: run -->`` are executed, command by command, in
   a scratch folder that links the repository's configs/, projects/, tools/, demo/ (their outputs
@@ -11,7 +11,13 @@
 * ``python`` blocks after ``<!-- docs-test: config LIB -->`` are written as configs under
   ``configs/custom/`` of the scratch folder; each must load, build its model with LIB's
   registry and name dataset classes of LIB whose constructors take the given arguments.
+* ``python`` blocks after ``<!-- docs-test: snippet -->`` (config fragments) must compile.
+* ``mim search mmuniformer`` queries name a model (``--config``) or collection (``--model``) of
+  the metafiles.
 * docs/model_zoo.md's tables equal the metafiles.
+* The README is a front page (at most 300 lines), every task has its configs/<task>/README.md
+  (the metafile's collection points to it), every relative link resolves, and no paragraph is
+  written twice across these pages.
 """
 import inspect
 import os
@@ -28,7 +34,9 @@ import yaml
 
 from tests.conftest import MIM, REPO, load_module
 
-DOCS = sorted(Path(REPO, 'docs').glob('*.md'))
+TASKS = ('cls', 'video', 'det', 'seg', 'pose')
+DOCS = ([Path(REPO, 'README.md')] + sorted(Path(REPO, 'docs').glob('*.md'))
+        + [Path(REPO, 'configs', t, 'README.md') for t in TASKS])
 MIM_LIBS = {'mmpretrain', 'mmaction2', 'mmdet', 'mmsegmentation', 'mmpose'}
 SCOPES = {'mmpretrain': 'mmpretrain', 'mmaction2': 'mmaction', 'mmdet': 'mmdet',
           'mmseg': 'mmseg', 'mmpose': 'mmpose'}
@@ -59,7 +67,7 @@ def _blocks() -> List[Block]:
                 end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith('```'))
                 nxt = next((j for j in range(end + 1, len(lines)) if lines[j].startswith('```')),
                            len(lines))
-                found.append(Block(path.name, line[3:].split()[0], marker,
+                found.append(Block(osp.relpath(path, REPO), line[3:].split()[0], marker,
                                    '\n'.join(lines[i + 1:end]), '\n'.join(lines[end + 1:nxt])))
                 marker, i = None, end
             elif line.strip():
@@ -78,6 +86,17 @@ BLOCKS = _blocks()
 RUN = [b for b in BLOCKS if b.lang == 'bash' and b.marker == 'run']
 CHECKED = [b for b in BLOCKS if b.lang == 'bash' and b.marker != 'run']
 CONFIGS = [b for b in BLOCKS if b.lang == 'python' and (b.marker or '').startswith('config')]
+SNIPPETS = [b for b in BLOCKS if b.lang == 'python' and b.marker == 'snippet']
+
+
+def _zoo():
+    """(model names, lower-cased collection names) of the metafiles."""
+    names, collections = set(), set()
+    for metafile in yaml.safe_load(Path(REPO, 'model-index.yml').read_text())['Import']:
+        doc = yaml.safe_load(Path(REPO, metafile).read_text())
+        names |= {m['Name'] for m in doc['Models']}
+        collections |= {c['Name'].lower() for c in doc['Collections']}
+    return names, collections
 
 
 def test_the_docs_have_blocks_of_every_kind():
@@ -85,7 +104,8 @@ def test_the_docs_have_blocks_of_every_kind():
                                       'checkpoints.md', 'custom_data.md', 'other_projects.md',
                                       'model_zoo.md', 'deployment_and_visualization.md'}
     assert len(RUN) >= 4 and len(CHECKED) >= 8 and len(CONFIGS) >= 7
-    untested = [b.doc for b in BLOCKS if b.lang == 'python' and b not in CONFIGS]
+    untested = [b.doc for b in BLOCKS
+                if b.lang == 'python' and b not in CONFIGS and b not in SNIPPETS]
     assert not untested, f'python blocks without a docs-test marker in {untested}'
 
 
@@ -108,7 +128,12 @@ def _static_check(cmd: List[str], scripts: set) -> None:
         assert proc.returncode == 0, proc.stderr
     elif head == 'mim':
         if cmd[1] == 'search':
-            assert cmd[2] == 'mmuniformer'
+            assert cmd[2] == 'mmuniformer', cmd
+            names, collections = _zoo()
+            for option, valid in (('--config', names), ('--model', collections)):
+                if option in cmd:
+                    value = cmd[cmd.index(option) + 1]
+                    assert value.lower() in valid, f'{" ".join(cmd)}: {value!r} not in {valid}'
             return
         assert cmd[1] in ('train', 'test') and cmd[2] in MIM_LIBS, cmd
         exists(cmd[3])
@@ -198,3 +223,50 @@ def test_model_zoo_page_matches_the_metafiles():
             assert row in page, row
             count += 1
     assert page.count('\n| [') == count
+
+
+@pytest.mark.parametrize('block', SNIPPETS, ids=[f'{b.doc}:{i}' for i, b in enumerate(SNIPPETS)])
+def test_snippets_compile(block):
+    compile(block.text, block.doc, 'exec')
+
+
+def test_readme_is_a_front_page_and_tasks_have_their_pages():
+    readme = Path(REPO, 'README.md').read_text()
+    assert readme.count('\n') <= 300
+    for task in TASKS:
+        assert f'configs/{task}/README.md' in readme
+        page = Path(REPO, 'configs', task, 'README.md').read_text()
+        assert f'mim train' in page and f'configs/{task}/' in page
+        doc = yaml.safe_load(Path(REPO, 'configs', task, 'metafile.yml').read_text())
+        assert {c['README'] for c in doc['Collections']} == {f'configs/{task}/README.md'}
+
+
+def test_relative_links_resolve():
+    broken = []
+    for path in DOCS:
+        text = re.sub(r'```.*?```', '', path.read_text(), flags=re.S)
+        for target in re.findall(r'\]\(([^)\s]+)\)', text):
+            if target.startswith(('http://', 'https://', '#', 'mailto:')):
+                continue
+            if not osp.exists(osp.join(osp.dirname(path), target.split('#')[0])):
+                broken.append(f'{osp.relpath(path, REPO)}: {target}')
+    assert not broken, broken
+
+
+def _paragraphs(path: Path) -> List[str]:
+    text = re.sub(r'```.*?```', '', path.read_text(), flags=re.S)
+    return [' '.join(p.split()) for p in re.split(r'\n\s*\n', text)
+            if len(' '.join(p.split())) >= 120 and not p.lstrip().startswith(('|', '#', '<!--'))]
+
+
+def test_no_paragraph_is_written_twice():
+    seen, twins = {}, []
+    for path in DOCS:
+        for para in _paragraphs(path):
+            for sentence in re.split(r'(?<=[.:;])\s+', para):
+                if len(sentence) < 80:
+                    continue
+                where = seen.setdefault(sentence, osp.relpath(path, REPO))
+                if where != osp.relpath(path, REPO):
+                    twins.append(f'{where} and {osp.relpath(path, REPO)}: {sentence[:80]}...')
+    assert not twins, twins
