@@ -29,6 +29,7 @@ same weights (both backbones alone), and prints the time ratios.
 import argparse
 import contextlib
 import json
+import os
 import os.path as osp
 import statistics
 import sys
@@ -195,6 +196,10 @@ def peak_memory_mb(run: Callable[[], Any], device: torch.device) -> float:
         run()
         _sync(device)
         return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    # The profiler's tracing library (kineto) logs its start/stop and, on a CPU-only machine, an
+    # "ERROR: gpuGetDeviceCount failed" that is no error; it reads its log level from the
+    # environment when first started. Level 6 keeps it quiet unless the user set one.
+    os.environ.setdefault('KINETO_LOG_LEVEL', '6')
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         run()

@@ -103,6 +103,12 @@ log "installing mmuniformer (editable)"
 python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e "$here"
 # mim looks for packages at <install location>/<name>, which an editable install lacks
 python "$here/tools/misc/mim_editable.py"
+# openmim 0.3.9 imports pkg_resources and re-imports it on every package look-up; setuptools
+# (< 81, pinned) warns "pkg_resources is deprecated as an API" at each import: 4-10 lines on every
+# mim call. A .pth file of this venv ignores that one message (nothing else) in every process.
+purelib=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "import warnings; warnings.filterwarnings('ignore', message='pkg_resources is deprecated as an API', category=UserWarning)" \
+  > "$purelib/mmuniformer-pkg-resources-warning.pth"
 
 stack_ok || { log "the stack does not import; see the messages above"; exit 1; }
 python -c "import mmuniformer, torch, mmcv; print('[setup_env] ready: mmuniformer', mmuniformer.__version__, '| torch', torch.__version__, '| mmcv', mmcv.__version__, '| python', __import__('sys').executable)"

@@ -37,7 +37,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--shape', type=int, nargs='+', default=None,
                         help='input size: S (square), H W, or T H W for video '
                              '(default: the test pipeline crop, else 224)')
-    parser.add_argument('--verbose', action='store_true', help='per-stage breakdown')
+    parser.add_argument('--verbose', action='store_true',
+                        help='per-stage breakdown and the forwards tried before the counted one')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
     return parser.parse_args(argv)
@@ -78,8 +79,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print(f'model:   {type(model).__name__} (scope {scope})')
     print(f'input:   {tuple(x.shape)} (from {source})')
     print(f'counted: {report.forward}; parts: {" + ".join(res.called) or type(model).__name__}')
-    for desc, err in report.failures:
-        print(f'note:    could not trace {desc}: {err}')
+    if args.verbose:  # fuller forwards tried first (e.g. mmdet's needs image metas): expected
+        for desc, err in report.failures:
+            print(f'tried:   {desc}, not traceable here ({err})')
     print(f'Params:  {res.total_params / 1e6:.2f} M')
     if res.params != res.total_params:
         print(f'         ({res.params / 1e6:.2f} M in the counted forward; the rest is not used '

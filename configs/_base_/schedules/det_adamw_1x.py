@@ -9,4 +9,5 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     optimizer=dict(
         _delete_=True, type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}))
+    paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}),
+    constructor='mmuniformer.QuietOptimWrapperConstructor')  # paramwise_cfg: one log line

@@ -10,7 +10,8 @@ _base_ = ['mmseg::_base_/schedules/schedule_160k.py']
 optim_wrapper = dict(
     optimizer=dict(
         _delete_=True, type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}))
+    paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}),
+    constructor='mmuniformer.QuietOptimWrapperConstructor')  # paramwise_cfg: one log line
 # (mmengine's LinearLR and PolyLR reach their end values at step end - 1: end=1501 and 160001
 # give mmcv 1.x's 1500-iteration warm-up and 160000-iteration decay exactly)
 param_scheduler = [

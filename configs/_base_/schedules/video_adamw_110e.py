@@ -7,7 +7,8 @@ max_epochs = 110
 warmup_epochs = 10
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
-    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
+    constructor='mmuniformer.QuietOptimWrapperConstructor')  # paramwise_cfg: one log line
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6 / base_lr, by_epoch=True, begin=0,
          end=warmup_epochs, convert_to_iter_based=True),
