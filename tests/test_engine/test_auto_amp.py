@@ -3,7 +3,8 @@ message, on the headline config ``configs/det/mask_rcnn_uniformer_s_h14_1x.py``.
 
 * One training iteration of the config on this CPU at a small size (generated COCO data, a
   shallow arch), its ``optim_wrapper`` as configured: finite loss, the backbone ran under bf16
-  autocast where the CPU has bf16 units (float32 otherwise), every changed weight moved by the
+  autocast where the CPU has bf16 units (float32 otherwise) and handed float32 maps to the neck
+  (mmcv's CPU RoIAlign has no bf16 kernel), every changed weight moved by the
   first AdamW step's size (``lr`` after warm-up factor, hand-computed), one warning line for the
   CPU fallback and one summary line instead of mmengine's per-parameter ``paramwise_options``.
 * The wrapper on its own: fp32 fallback, dtype validation, a GPU checkpoint resumes on CPU.
@@ -66,7 +67,7 @@ class _Probe:
     """Records the backbone's output dtype and the weights before/after the iteration."""
 
     def __init__(self):
-        self.out_dtypes, self.before, self.after, self.loss = [], None, None, None
+        self.inner, self.neck_in, self.before, self.after, self.loss = [], [], None, None, None
 
 
 def _make_hook(probe):
@@ -78,8 +79,10 @@ def _make_hook(probe):
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             model = runner.model
             probe.before = {k: v.detach().clone() for k, v in model.named_parameters()}
-            model.backbone.register_forward_hook(
-                lambda m, i, o: probe.out_dtypes.append(o[-1].dtype))
+            linear = next(m for m in model.backbone.blocks3.modules() if isinstance(m, nn.Linear))
+            linear.register_forward_hook(lambda m, i, o: probe.inner.append(o.dtype))
+            model.neck.register_forward_pre_hook(
+                lambda m, i: probe.neck_in.append({x.dtype for x in i[0]}))
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             probe.after = {k: v.detach().clone() for k, v in runner.model.named_parameters()}
@@ -105,7 +108,10 @@ def test_headline_config_trains_one_iteration_on_cpu(tmp_path):
     assert isinstance(wrapper, AutoAmpOptimWrapper)
     bf16 = cpu_has_bf16_units()
     assert wrapper.cpu_dtype == (torch.bfloat16 if bf16 else None)
-    assert probe.out_dtypes == [torch.bfloat16 if bf16 else torch.float32]
+    # the backbone computes in bf16 (a stage-3 linear layer), neck and heads get float32
+    assert set(probe.inner) == {torch.bfloat16 if bf16 else torch.float32}
+    assert probe.neck_in == [{torch.float32}]
+    assert 'forward' not in runner.model.backbone.__dict__  # the wrapping is undone
     assert math.isfinite(probe.loss) and 0 < probe.loss < 100
     # AdamW's first step moves every weight with a gradient by lr * g / (|g| + eps) ~ lr in
     # size (plus lr * wd * w of decay); lr is 1e-4 times the warm-up's start factor 0.001.
@@ -131,7 +137,7 @@ def test_headline_config_trains_one_iteration_on_cpu(tmp_path):
 
 def _wrapper(**kwargs):
     from mmuniformer.engine.optim import AutoAmpOptimWrapper
-    model = nn.Linear(4, 2)
+    model = nn.Sequential(nn.Linear(4, 2))
     return model, AutoAmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
                                       **kwargs)
 
@@ -145,18 +151,21 @@ def test_cpu_fallback_without_bf16_units_trains_in_float32(monkeypatch, caplog):
     with wrapper.optim_context(model):
         y = model(x)
     assert y.dtype == torch.float32
-    before = model.weight.detach().clone()
+    before = model[0].weight.detach().clone()
     wrapper.update_params(y.sum())
     # SGD: w -= lr * dL/dw, dL/dw = sum over the batch of x = 3 for every weight
-    assert torch.allclose(model.weight, before - 0.1 * 3)
+    assert torch.allclose(model[0].weight, before - 0.1 * 3)
 
 
 def test_cpu_bf16_autocast_and_checkpoint_from_a_gpu(monkeypatch):
     from mmuniformer.engine.optim import auto_amp
     monkeypatch.setattr(auto_amp, 'cpu_has_bf16_units', lambda: True)
     model, wrapper = _wrapper(dtype='float16')  # a GPU dtype: bf16 on CPU
-    with wrapper.optim_context(model):
-        assert model(torch.ones(1, 4)).dtype == torch.bfloat16
+    seen = []
+    model[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    with wrapper.optim_context(model):  # no .backbone: the whole model is autocast
+        assert model(torch.ones(1, 4)).dtype == torch.float32  # handed on in float32
+    assert seen == [torch.bfloat16] and 'forward' not in model.__dict__
     state = wrapper.state_dict()
     assert 'loss_scaler' not in state
     state['loss_scaler'] = {'scale': 65536.0}  # what a GPU run saves

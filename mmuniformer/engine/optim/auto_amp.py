@@ -3,7 +3,7 @@ bf16 autocast or float32 on a CPU-only machine."""
 import logging
 import platform
 from contextlib import contextmanager
-from typing import Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -56,7 +56,8 @@ class AutoAmpOptimWrapper(AmpOptimWrapper):
     same gradient scaler, same autocast dtype, same checkpoint state. On a CPU-only machine,
     where the parent refuses to start, it logs one warning and runs
 
-    - bf16 autocast (``torch.autocast('cpu', torch.bfloat16)``) when the CPU has bf16 units
+    - bf16 autocast (``torch.autocast('cpu', torch.bfloat16)``) of the backbone, its outputs
+      handed on in float32 (:func:`autocast_backbone`), when the CPU has bf16 units
       (:func:`cpu_has_bf16_units`); bf16 keeps float32's exponent range, so no loss scaling;
     - plain float32 (no autocast, no scaler) otherwise, or when ``dtype`` asks for
       ``float32``/``float64``.
@@ -99,7 +100,7 @@ class AutoAmpOptimWrapper(AmpOptimWrapper):
             how = f'{dtype} as configured (no autocast)'
         elif cpu_has_bf16_units():
             self.cpu_dtype = torch.bfloat16
-            how = 'bf16 autocast (the CPU has bf16 units; no loss scaling)'
+            how = 'bf16 autocast of the backbone (the CPU has bf16 units; no loss scaling)'
         else:
             how = 'float32 (the CPU has no bf16 units; no autocast)'
         print_log(f'AutoAmpOptimWrapper: no GPU, training on the CPU in {how}', logger='current',
@@ -133,11 +134,56 @@ class AutoAmpOptimWrapper(AmpOptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """The parent's autocast context on accelerators; on CPU bf16 autocast or none."""
+        """The parent's autocast context on accelerators; on CPU bf16 autocast of the backbone
+        (see :func:`autocast_backbone`) or none."""
         if not self.on_cpu:
             with super().optim_context(model):
                 yield
             return
-        with OptimWrapper.optim_context(self, model), torch.autocast(
-                'cpu', dtype=torch.bfloat16, enabled=self.cpu_dtype is not None):
+        with OptimWrapper.optim_context(self, model), autocast_backbone(
+                getattr(model, 'module', model), enabled=self.cpu_dtype is not None):
             yield
+
+
+def _to_float32(out: Any) -> Any:
+    """``out`` (a tensor or nested tuples / lists / dicts of them) with bf16 tensors in float32."""
+    if isinstance(out, torch.Tensor):
+        return out.float() if out.dtype == torch.bfloat16 else out
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to_float32(o) for o in out)
+    if isinstance(out, dict):
+        return {k: _to_float32(v) for k, v in out.items()}
+    return out
+
+
+@contextmanager
+def autocast_backbone(model: nn.Module, enabled: bool = True) -> Iterator[None]:
+    """Run ``model.backbone`` (the whole ``model`` if it has none) under CPU bf16 autocast and
+    hand its outputs on in float32, for the duration of the context.
+
+    The backbone is where the time goes; necks and heads stay in float32 because the task
+    libraries' CPU code has no bf16 path (mmcv's RoIAlign and NMS kernels dispatch float and
+    half only; mmaction2 and mmpretrain compute accuracies through NumPy, which has no bf16).
+    The module's ``forward`` is wrapped for the context only and restored afterwards;
+    gradient checkpointing (``with_cp``) recomputes under the same autocast state.
+    """
+    if not enabled:
+        yield
+        return
+    target = getattr(model, 'backbone', None)
+    target = target if isinstance(target, nn.Module) else model
+    own = target.__dict__.get('forward')  # normally None: the class's forward
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = own(*args, **kwargs) if own else type(target).forward(target, *args, **kwargs)
+        return _to_float32(out)
+
+    target.forward = forward
+    try:
+        yield
+    finally:
+        if own is None:
+            del target.forward
+        else:
+            target.forward = own
