@@ -47,7 +47,7 @@ def _small_headline(data_root, work_dir):
         if step['type'] == 'Resize':
             step['scale'] = (160, 128)
     cfg.merge_from_dict({
-        'work_dir': work_dir, 'model.backbone.arch': SHALLOW_S, 'model.backbone.init_cfg': None,
+        'work_dir': work_dir, 'model.backbone.init_cfg': None,
         'train_dataloader.batch_size': 1, 'train_dataloader.num_workers': 0,
         'train_dataloader.persistent_workers': False,
         'train_dataloader.dataset.data_root': data_root,
@@ -57,6 +57,7 @@ def _small_headline(data_root, work_dir):
             classes=('circle', 'triangle', 'square', 'star')),
         'train_cfg.max_epochs': 1, 'default_hooks.logger.interval': 1,
         'default_hooks.checkpoint.interval': 100})
+    cfg.model.backbone.arch = SHALLOW_S  # a dict where the config has 'small'
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
                 'test_evaluator'):
         cfg[key] = None
@@ -116,7 +117,9 @@ def test_headline_config_trains_one_iteration_on_cpu(tmp_path):
     # AdamW's first step moves every weight with a gradient by lr * g / (|g| + eps) ~ lr in
     # size (plus lr * wd * w of decay); lr is 1e-4 times the warm-up's start factor 0.001.
     lr = 1e-4 * 0.001
-    assert wrapper.get_lr()['lr'][0] == pytest.approx(lr)
+    # after the step the warm-up has moved one iteration on (mmengine's LinearLR with end=500
+    # spreads the rise over end - 1 = 499 steps)
+    assert wrapper.get_lr()['lr'][0] == pytest.approx(1e-4 * (0.001 + 0.999 / 499))
     deltas = torch.cat([(probe.after[k] - probe.before[k]).abs().flatten()
                         for k in probe.before if k.startswith('backbone.')])
     moved = deltas[deltas > 0]
@@ -188,7 +191,16 @@ def test_missing_imagenet_checkpoint_names_file_page_and_override(tmp_path):
     assert '--cfg-options model.backbone.init_cfg=None' in message
 
 
-def test_one_log_line_for_the_custom_keys(caplog):
+class _Lines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def test_one_log_line_for_the_custom_keys():
     """The constructor alone: same parameter groups as mmengine's, one summary line."""
     from mmengine.logging import MMLogger
     from mmengine.optim import DefaultOptimWrapperConstructor
@@ -198,14 +210,20 @@ def test_one_log_line_for_the_custom_keys(caplog):
     cfg = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
     paramwise = dict(custom_keys={'1': dict(decay_mult=0.)})
     logger = MMLogger.get_instance('test_quiet_constructor', log_level='INFO')
-    logger.propagate = True
-    with caplog.at_level(logging.INFO):
+    ours_lines, theirs_lines = _Lines(), _Lines()
+    logger.addHandler(ours_lines)
+    try:
         ours = QuietOptimWrapperConstructor(cfg, paramwise)(model)
-    lines = [r.getMessage() for r in caplog.records]
-    theirs = DefaultOptimWrapperConstructor(cfg, paramwise)(model)
+        logger.removeHandler(ours_lines)
+        logger.addHandler(theirs_lines)
+        theirs = DefaultOptimWrapperConstructor(cfg, paramwise)(model)
+    finally:
+        logger.removeHandler(ours_lines)
+        logger.removeHandler(theirs_lines)
     groups = [{k: v for k, v in g.items() if k != 'params'} for g in ours.optimizer.param_groups]
     assert groups == [{k: v for k, v in g.items() if k != 'params'}
                       for g in theirs.optimizer.param_groups]
-    assert not [m for m in lines if m.startswith('paramwise_options')]
-    assert lines == ['paramwise_cfg: 2 of 6 parameter tensors set: decay_mult=0.0 (2), '
-                     'lr=0.001 (2), weight_decay=0.0 (2)']
+    # mmengine: one line per parameter and setting (2 parameters x 3 settings)
+    assert [m.startswith('paramwise_options -- 1.') for m in theirs_lines.lines] == [True] * 6
+    assert ours_lines.lines == ['paramwise_cfg: 2 of 6 parameter tensors set: decay_mult=0.0 (2), '
+                                'lr=0.001 (2), weight_decay=0.0 (2)']
