@@ -4,7 +4,7 @@
   start/stop lines from the CPU memory measurement (kineto), just the table.
 * ``tools/analysis/flops.py`` on the headline det config: no "could not trace" note (the
   mmdet forward it counts is the one meant; the fuller forward it tried first needs image
-  metas), six report lines as for a classifier; ``--verbose`` lists what it tried.
+  metas), six report lines as for a classifier (``--verbose`` lists the forwards it tried).
 """
 import re
 
@@ -16,13 +16,13 @@ HEADLINE = 'configs/det/mask_rcnn_uniformer_s_h14_1x.py'
 
 def test_benchmark_on_cpu_prints_no_profiler_noise():
     out = run_python(['tools/benchmark.py', TINY_CLS, '--device', 'cpu', '--mode', 'infer',
-                      '--batch-size', '1', '--input-size', '64', '--warmup', '0',
+                      '--batch-size', '4', '--input-size', '128', '--warmup', '0',
                       '--repeat', '1', '--threads', '1'])
     assert 'gpuGetDeviceCount' not in out and 'ERROR' not in out, out[-2000:]
     assert not re.search(r'profiler_(start|stop)|ActivityProfiler|^(USDT|STAGE):', out, re.M)
     rows = [line for line in out.splitlines() if line.startswith('|')]
-    assert len(rows) == 3  # header, rule, one variant (inference of the whole model)
-    peak = float(rows[2].rstrip('|').split('|')[-1])
+    assert len(rows) == 2  # header and one variant (inference of the whole model)
+    peak = float(rows[1].strip('|').split('|')[-1])
     assert peak > 0  # the memory measurement that the profiler ran for still works
 
 
@@ -35,6 +35,4 @@ def test_flops_on_det_has_no_false_note():
     assert [line.split(':')[0] for line in lines] == [
         'config', 'model', 'input', 'counted', 'Params', 'FLOPs']
     assert 'synthetic image meta' in next(line for line in lines if line.startswith('counted'))
-    verbose = run_python(args + ['--verbose'])
-    tried = [line for line in verbose.splitlines() if line.startswith('tried:')]
-    assert len(tried) == 1 and "mode='tensor'" in tried[0]
+    assert 'backbone + neck + rpn_head + roi_head' in out
