@@ -37,8 +37,8 @@ def test_fullgraph_compile(name: str, use_sdpa: bool) -> None:
         with torch.no_grad():
             model.cls_token.normal_()  # distinct token scores (the init is zeros)
     for m in model.modules():
-        if hasattr(m, 'use_sdpa'):
-            m.use_sdpa = use_sdpa
+        if isinstance(m, Attention):
+            m.fused = use_sdpa
     x = torch.randn(shape)
     torch._dynamo.reset()
     compiled = torch.compile(model, fullgraph=True, backend='eager')
