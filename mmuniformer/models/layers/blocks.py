@@ -432,30 +432,21 @@ class GlobalBlock(GlobalBlockBase):
         window_size: window side in training, or None for global attention.
         eval_window_size: window side in evaluation (None: global); default the same as
             ``window_size``.
-        Others as :class:`GlobalBlockBase`.
+        **kwargs: the arguments of :class:`GlobalBlockBase` (``mlp_ratio``, rates,
+            ``layer_scale``, ``ndim``, ...).
     """
 
     def __init__(self,
                  dim: int,
                  num_heads: int,
-                 mlp_ratio: float = 4.,
-                 qkv_bias: bool = True,
-                 drop: float = 0.,
-                 attn_drop: float = 0.,
-                 drop_path: float = 0.,
-                 layer_scale: Optional[float] = None,
                  window_size: Optional[int] = None,
-                 ndim: int = 2,
-                 dpe_kernel: Union[int, Sequence[int]] = 3,
-                 norm_eps: float = 1e-6,
-                 use_sdpa: bool = True,
-                 attn_fp32: bool = False,
-                 eval_window_size: Union[int, None, str] = SAME_WINDOW) -> None:
+                 eval_window_size: Union[int, None, str] = SAME_WINDOW,
+                 **kwargs: Any) -> None:
+        ndim = kwargs.get('ndim', 2)
         train_window = _check_window('window_size', window_size, ndim)
         eval_window = (train_window if eval_window_size == SAME_WINDOW else
                        _check_window('eval_window_size', eval_window_size, ndim))
-        super().__init__(dim, num_heads, mlp_ratio, qkv_bias, drop, attn_drop, drop_path,
-                         layer_scale, ndim, dpe_kernel, norm_eps, use_sdpa, attn_fp32)
+        super().__init__(dim, num_heads, **kwargs)
         self.train_window_size, self.eval_window_size = train_window, eval_window
 
     @property
