@@ -143,8 +143,8 @@ def analyze_model(model: nn.Module, x: torch.Tensor) -> ModelReport:
         try:
             result = analyze_complexity(model, x, cand.fn)
         except Exception as err:  # noqa: BLE001  any failure: try the next, smaller forward
-            failures.append((cand.description,
-                             f'{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ""}'))
+            first_line = str(err).splitlines()[0] if str(err) else ''
+            failures.append((cand.description, f'{type(err).__name__}: {first_line}'))
             continue
         return ModelReport(cand.description, result, failures)
     raise RuntimeError('no forward of the model could be traced:\n' +

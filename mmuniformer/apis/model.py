@@ -12,7 +12,9 @@ from .inference import load_config
 
 
 def _transforms(pipeline: Any) -> List[dict]:
-    return [t for t in pipeline if isinstance(t, dict)] if isinstance(pipeline, (list, tuple)) else []
+    if not isinstance(pipeline, (list, tuple)):
+        return []
+    return [t for t in pipeline if isinstance(t, dict)]
 
 
 def find_pipeline(cfg: Any) -> List[dict]:

@@ -494,7 +494,8 @@ class SplitGlobalBlock(GlobalBlock):
         if ndim != 3:
             raise ValueError(f'split (divided space-time) attention needs video inputs (ndim=3), '
                              f'got ndim={ndim}')
-        if kwargs.get('window_size') is not None or kwargs.get('eval_window_size', SAME_WINDOW) not in (None, SAME_WINDOW):
+        windows = (kwargs.get('window_size'), kwargs.get('eval_window_size', SAME_WINDOW))
+        if windows[0] is not None or windows[1] not in (None, SAME_WINDOW):
             raise ValueError('split (divided space-time) attention has no windows')
         super().__init__(dim, num_heads, ndim=ndim, **kwargs)
         self.t_norm = nn.LayerNorm(dim, eps=self.norm1.eps)
