@@ -21,7 +21,8 @@ apply it in either direction, for ``init_cfg=Pretrained`` and ``tools/convert_of
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import (Any, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple,
+                    runtime_checkable)
 
 import torch
 import torch.nn as nn
@@ -267,10 +268,17 @@ class BackboneLayout:
     inflate: str = 'average'
 
 
+@runtime_checkable
+class HasCheckpointLayout(Protocol):
+    """A backbone that states its :class:`BackboneLayout` (ours: ``UniFormerBase``)."""
+
+    def checkpoint_layout(self) -> BackboneLayout:
+        ...
+
+
 def backbone_layout(module: Optional[nn.Module]) -> Optional[BackboneLayout]:
-    """The layout of one of our backbones (its ``checkpoint_layout()``), None otherwise."""
-    from .models.backbones.base import UniFormerBase
-    return module.checkpoint_layout() if isinstance(module, UniFormerBase) else None
+    """The layout ``module`` states (:class:`HasCheckpointLayout`), None for other modules."""
+    return module.checkpoint_layout() if isinstance(module, HasCheckpointLayout) else None
 
 
 def _arch_hint(layout: BackboneLayout, sd: StateDict) -> str:
