@@ -60,9 +60,10 @@ def check_choice(name: str, value: Any, choices: Container) -> None:
         raise ValueError(f'{name} must be one of {tuple(choices)}, got {value!r}')
 
 
-def check_number_pair(name: str, value: Any) -> Sequence[float]:
-    """``value`` must hold two numbers >= 0; returns them as floats."""
+def check_number_pair(name: str, value: Any, what: str = 'numbers') -> Sequence[float]:
+    """``value`` must hold two numbers >= 0 (``what`` they are, for the message); returns
+    them as floats."""
     if (isinstance(value, (str, bytes)) or not hasattr(value, '__len__') or len(value) != 2
             or not all(_is_number(v) and v >= 0 for v in value)):
-        raise ValueError(f'{name} takes two numbers >= 0, got {value!r}')
+        raise ValueError(f'{name} takes two {what} >= 0, got {value!r}')
     return tuple(float(v) for v in value)

@@ -42,7 +42,8 @@ class UniFormerLightVideoHead(I3DHead):
                  **kwargs) -> None:
         check_positive_int(num_classes=num_classes, in_channels=in_channels)
         check_rate(dropout_ratio=dropout_ratio)
-        loss_weights = check_number_pair('loss_weights (pooled map, score token)', loss_weights)
+        loss_weights = check_number_pair('loss_weights', loss_weights,
+                                         'weights (pooled map, score token)')
         super().__init__(num_classes, in_channels, dropout_ratio=dropout_ratio, **kwargs)
         self.loss_weights = loss_weights
         self.score_fc = nn.Linear(in_channels, num_classes)

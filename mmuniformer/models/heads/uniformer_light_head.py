@@ -40,8 +40,8 @@ class UniFormerLightClsHead(ClsHead):
                  init_cfg: Optional[dict] = dict(type='TruncNormal', layer='Linear', std=.02,
                                                  bias=0.)) -> None:
         check_positive_int(num_classes=num_classes, in_channels=in_channels)
-        self.loss_weights = check_number_pair('loss_weights (pooled map, score token)',
-                                              loss_weights)
+        self.loss_weights = check_number_pair('loss_weights', loss_weights,
+                                              'weights (pooled map, score token)')
         super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels

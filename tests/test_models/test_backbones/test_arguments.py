@@ -145,7 +145,7 @@ BAD = [
     ('UniFormerLightClsHead loss_weights<0',
      _needs('mmpretrain', lambda: _cls('heads', 'UniFormerLightClsHead')(
          num_classes=10, in_channels=8, loss_weights=(0.5, -0.5))),
-     ValueError, 'loss_weights (pooled map, score token) takes two numbers >= 0, got (0.5, -0.5)'),
+     ValueError, 'loss_weights takes two weights (pooled map, score token) >= 0, got (0.5, -0.5)'),
     ('UniFormerLightClsHead in_channels=0',
      _needs('mmpretrain', lambda: _cls('heads', 'UniFormerLightClsHead')(
          num_classes=10, in_channels=0)),
