@@ -374,11 +374,11 @@ class GlobalBlockBase(nn.Module):
         drop / attn_drop / drop_path: dropout, attention dropout and stochastic-depth
             rates, each in [0, 1).
         layer_scale: initial value (> 0) of the per-channel scales, or None for none.
+        use_sdpa: the attention's initial ``fused`` flag (:mod:`.fused`).
+        attn_fp32: attention in float32 under autocast (:class:`Attention` ``fp32``).
         ndim: 2 (images) or 3 (video).
         dpe_kernel: depth-wise kernel of the dynamic position embedding (odd).
         norm_eps: LayerNorm eps.
-        use_sdpa: the attention's initial ``fused`` flag (:mod:`.fused`).
-        attn_fp32: attention in float32 under autocast (:class:`Attention` ``fp32``).
     """
 
     def __init__(self,
@@ -390,11 +390,11 @@ class GlobalBlockBase(nn.Module):
                  attn_drop: float = 0.,
                  drop_path: float = 0.,
                  layer_scale: Optional[float] = None,
+                 use_sdpa: bool = True,
+                 attn_fp32: bool = False,
                  ndim: int = 2,
                  dpe_kernel: Union[int, Sequence[int]] = 3,
-                 norm_eps: float = 1e-6,
-                 use_sdpa: bool = True,
-                 attn_fp32: bool = False) -> None:
+                 norm_eps: float = 1e-6) -> None:
         super().__init__()
         check_positive(mlp_ratio=mlp_ratio, norm_eps=norm_eps)
         check_rate(drop_path=drop_path)
