@@ -21,17 +21,20 @@ apply it in either direction, for ``init_cfg=Pretrained`` and ``tools/convert_of
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import (Any, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple,
+                    runtime_checkable)
 
 import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .libraries import BY_SCOPE, LIBRARIES
+
 StateDict = Dict[str, torch.Tensor]
 
 #: where a model keeps its backbone; ``'backbone'`` is a bare backbone (``init_cfg``)
-SCOPES = ('backbone', 'mmpretrain', 'mmaction', 'mmdet', 'mmseg', 'mmpose')
+SCOPES = ('backbone', ) + tuple(BY_SCOPE)
 
 
 @dataclass(frozen=True)
@@ -63,31 +66,15 @@ class KeyRule:
 
 
 #: Head rows: for each library, ``(official prefix, our prefix)`` pairs of its models'
-#: heads; the backbone keeps the official names but for the layer scales (:data:`KEY_RULES`).
+#: heads (:attr:`mmuniformer.libraries.Library.head_prefixes`); the backbone keeps the
+#: official names but for the layer scales (:data:`KEY_RULES`).
 HEAD_PREFIX_ROWS: Dict[str, Tuple[Tuple[str, str], ...]] = {
-    # image_classification/models/uniformer*.py, token_labeling/tlt/models/uniformer.py
-    'mmpretrain': (('head.', 'head.fc.'), ('aux_head.', 'head.aux_fc.'),
-                   ('head_cls.', 'head.score_fc.')),
-    # video_classification/slowfast/models/uniformer*.py; mmaction2's converted UniFormer
-    'mmaction': (('head.', 'cls_head.fc_cls.'), ('head_cls.', 'cls_head.score_fc.'),
-                 ('cls_head.', 'cls_head.')),
-    # object_detection/ (mmdet 2.x): FPN, RPN and RoI heads are keyed as in mmdet 3.x
-    'mmdet': (('neck.', 'neck.'), ('rpn_head.', 'rpn_head.'), ('roi_head.', 'roi_head.')),
-    # semantic_segmentation/ (mmseg 0.x): keyed as in mmseg 1.x
-    'mmseg': (('neck.', 'neck.'), ('decode_head.', 'decode_head.'),
-              ('auxiliary_head.', 'auxiliary_head.')),
-    # pose_estimation/ (mmpose 0.x TopDownSimpleHead: ``deconv_layers.{0,1,3,4,6,7}``,
-    # ``final_layer``) -> mmpose 1.x HeatmapHead, same module names and indices; checkpoints
-    # of mmpose 1.x's projects/uniformer already key the head as HeatmapHead (``head.``)
-    'mmpose': (('keypoint_head.', 'head.'), ('head.', 'head.')),
-}
-#: Per library, official backbone keys that its released models hold but never use: the pose
-#: backbones (pose_estimation/mmpose/models/backbones/uniformer.py and mmpose's
-#: projects/uniformer) build the LayerNorms of all four stages and feed only stage 4's
-#: (``norm4``) to the head. The converter drops them (one log line) when the model lacks them.
+    lib.scope: lib.head_prefixes for lib in LIBRARIES}
+#: Per library, official backbone keys that its released models hold but never use
+#: (:attr:`~mmuniformer.libraries.Library.unused_official_keys`). The converter drops them
+#: (one log line) when the model lacks them.
 UNUSED_OFFICIAL_KEYS: Dict[str, 're.Pattern'] = {
-    'mmpose': re.compile(r'^backbone\.norm[123]\.'),
-}
+    lib.scope: lib.unused_official_keys for lib in LIBRARIES if lib.unused_official_keys}
 #: The mapping: the backbone's layer-scale rename, then one row per head prefix and library
 #: (first match wins; backbone keys matching no row keep their name).
 KEY_RULES: Tuple[KeyRule, ...] = (
@@ -195,7 +182,8 @@ def ours_to_official(sd: StateDict, scope: str = 'backbone', dense: Optional[boo
     back are left over."""
     if scope not in SCOPES:
         raise ValueError(f'unknown scope {scope!r}; accepted: {SCOPES}')
-    dense = scope in ('mmdet', 'mmseg', 'mmpose') if dense is None else dense
+    if dense is None:
+        dense = scope != 'backbone' and BY_SCOPE[scope].dense_checkpoint
     rules = [r for r in KEY_RULES if r.scope == scope]
     backbone_rules = [r for r in KEY_RULES if r.scope == 'backbone']
     out: StateDict = OrderedDict()
@@ -263,18 +251,47 @@ def describe_arch(sd: StateDict) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     return tuple(depths), tuple(dims)
 
 
-def _arch_hint(model: nn.Module, sd: StateDict) -> str:
+@dataclass(frozen=True)
+class BackboneLayout:
+    """What the mapping needs to know about the backbone a checkpoint goes into.
+
+    ``name``: its class name (for messages); ``arch``: its arch dict (``depths``,
+    ``embed_dims``, ...) and ``arch_name`` its zoo name (None: a custom dict); ``arch_zoo``:
+    the zoo of its class (to name the arch a checkpoint looks like); ``ndim``: 2 (images)
+    or 3 (video: 2-D kernels are inflated, ``inflate`` ``'average'`` or ``'center'``).
+    """
+    name: str
+    arch: Mapping[str, Any]
+    arch_name: Optional[str] = None
+    arch_zoo: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    ndim: int = 2
+    inflate: str = 'average'
+
+
+@runtime_checkable
+class HasCheckpointLayout(Protocol):
+    """A backbone that states its :class:`BackboneLayout` (ours: ``UniFormerBase``)."""
+
+    def checkpoint_layout(self) -> BackboneLayout:
+        ...
+
+
+def backbone_layout(module: Optional[nn.Module]) -> Optional[BackboneLayout]:
+    """The layout ``module`` states (:class:`HasCheckpointLayout`), None for other modules."""
+    return module.checkpoint_layout() if isinstance(module, HasCheckpointLayout) else None
+
+
+def _arch_hint(layout: BackboneLayout, sd: StateDict) -> str:
     """``checkpoint looks like 'base' (5, 8, 20, 7); this model is 'small' (3, 4, 8, 3)``:
-    the zoo archs of ``model``'s class whose tensor shapes the checkpoint has."""
+    the zoo archs of the backbone's class whose tensor shapes the checkpoint has."""
     depths, dims = describe_arch(sd)
     stem = 'conv' if 'patch_embed1.proj.0.weight' in sd else 'plain'
     ls_stages = tuple(i for i in range(4) if f'blocks{i + 1}.0.ls1.weight' in sd)
-    names = [name for name, arch in getattr(model, 'arch_zoo', {}).items()
+    names = [name for name, arch in layout.arch_zoo.items()
              if (tuple(arch['depths']), tuple(arch['embed_dims'])) == (depths, dims)
              and arch.get('stem', stem) == stem
              and tuple(arch.get('layer_scale_stages', ())) == ls_stages]
-    name = getattr(model, 'arch_name', None)
-    arch = getattr(model, 'arch', {})
+    name, arch = layout.arch_name, layout.arch
     hint = (f"checkpoint looks like {repr(names[0]) if names else 'no known arch'} {depths}; "
             f"this model is {repr(name) if name else 'a custom arch'} "
             f"{tuple(arch.get('depths', ()))}")
@@ -366,10 +383,12 @@ def fit_state_dict(sd: StateDict, own: StateDict) -> FitReport:
                     for k, v in sd.items() if k in own and v.shape != own[k].shape])
 
 
-def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Optional[str] = None,
-                                strict: bool = True, logger: Optional[MMLogger] = None
+def prepare_backbone_state_dict(own: StateDict, checkpoint: dict, layout: BackboneLayout,
+                                prefix: Optional[str] = None, strict: bool = True,
+                                logger: Optional[MMLogger] = None
                                 ) -> Tuple[StateDict, FitReport]:
-    """Turn a loaded checkpoint (official layouts or ours) into ``model``'s state dict.
+    """Turn a loaded checkpoint (official layouts or ours) into the state dict of a backbone
+    whose own state dict is ``own`` and whose layout is ``layout``.
 
     Unwraps, strips ``prefix``, maps official keys, drops other heads (one log line),
     inflates 2-D kernels for 3-D models. ``strict``: any missing, unexpected or
@@ -390,7 +409,6 @@ def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Opti
             groups[key.split('.')[0]] = groups.get(key.split('.')[0], 0) + 1
         print_log(f'dropped {len(dropped)} checkpoint tensors outside the backbone: ' +
                   ', '.join(f'{g}.* ({n})' for g, n in groups.items()), logger=logger)
-    own = model.state_dict()
     # The output norms belong to the task (classification BatchNorm ``norm``, dense
     # LayerNorms ``norm{i}``, the light models' ``norm_cls``): an ImageNet checkpoint
     # initialises a dense backbone without them.
@@ -401,8 +419,8 @@ def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Opti
                   logger=logger)
         sd = {k: v for k, v in sd.items() if k in own or not OUT_NORM_KEYS.match(k)}
         own = {k: v for k, v in own.items() if k in sd or not OUT_NORM_KEYS.match(k)}
-    if getattr(model, 'ndim', 2) == 3:
-        mode = getattr(model, 'inflate', 'average')
+    if layout.ndim == 3:
+        mode = layout.inflate
         sd, inflated = inflate_2d_to_3d(sd, own, mode)
         if inflated:
             print_log(f'inflated {len(inflated)} 2-D kernels to 3-D ({mode})', logger=logger)
@@ -415,13 +433,13 @@ def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Opti
     report = fit_state_dict(sd, own)
     if not report:
         return sd, report
-    hint = _arch_hint(model, sd)
-    if getattr(model, 'ndim', 2) == 2 and any(v.dim() == 5 for v in sd.values()):
+    hint = _arch_hint(layout, sd)
+    if layout.ndim == 2 and any(v.dim() == 5 for v in sd.values()):
         hint += '; the checkpoint has 5-D (video) kernels: build the backbone with ndim=3'
-    elif getattr(model, 'ndim', 2) == 3 and report.mismatched:
+    elif layout.ndim == 3 and report.mismatched:
         hint += '; video models also differ in std and temporal_kernel'
     if strict:
-        raise ValueError(f'checkpoint does not fit {type(model).__name__}: ' + hint + '\n  ' +
+        raise ValueError(f'checkpoint does not fit {layout.name}: ' + hint + '\n  ' +
                          '\n  '.join(report.lines()) + "\n(init_cfg=dict(type='Pretrained', ..., "
                          'strict=False) loads only the tensors that fit)')
     print_log(f'strict=False: loading the tensors that fit; {hint}; ' + ' | '.join(report.lines()),
@@ -433,21 +451,30 @@ def prepare_backbone_state_dict(model: nn.Module, checkpoint: dict, prefix: Opti
 def load_uniformer_checkpoint(model: nn.Module, filename: str, prefix: Optional[str] = None,
                               strict: bool = True, map_location: str = 'cpu',
                               logger: Optional[MMLogger] = None) -> FitReport:
-    """Load an official or mmuniformer checkpoint into a backbone (see
-    :func:`prepare_backbone_state_dict`); returns how it fitted."""
+    """Load an official or mmuniformer checkpoint into one of our backbones (see
+    :func:`prepare_backbone_state_dict`, with the backbone's ``checkpoint_layout()``);
+    returns how it fitted."""
+    layout = backbone_layout(model)
+    if layout is None:
+        raise TypeError(f'load_uniformer_checkpoint loads UniFormer / UniFormerLight backbones, '
+                        f'got {type(model).__name__}')
     logger = logger or MMLogger.get_current_instance()
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location, logger=logger)
-    sd, report = prepare_backbone_state_dict(model, checkpoint, prefix, strict, logger)
+    sd, report = prepare_backbone_state_dict(model.state_dict(), checkpoint, layout, prefix,
+                                             strict, logger)
     model.load_state_dict(sd, strict=False)
     print_log(f'loaded {len(sd)} tensors from {filename}', logger=logger)
     return report
 
 
 def convert_to_model(checkpoint: dict, model: nn.Module, scope: str,
-                     logger: Optional[MMLogger] = None) -> 'OrderedDict[str, torch.Tensor]':
+                     logger: Optional[MMLogger] = None,
+                     layout: Optional[BackboneLayout] = None
+                     ) -> 'OrderedDict[str, torch.Tensor]':
     """Map an official checkpoint onto a whole model of ``scope`` (``tools/convert_official.py``).
 
-    Returns the state dict in ``model``'s key order; BatchNorm ``num_batches_tracked``
+    ``layout``: that of ``model.backbone`` (default: :func:`backbone_layout`), for naming
+    the arch of a checkpoint that does not fit. Returns the state dict in ``model``'s key order; BatchNorm ``num_batches_tracked``
     counters absent from the checkpoint are filled from the model. Anything missing, left
     over or of another shape raises a ``ValueError`` that summarises the keys.
     """
@@ -470,9 +497,11 @@ def convert_to_model(checkpoint: dict, model: nn.Module, scope: str,
         parts = [f'the checkpoint does not fit {type(model).__name__} ({len(official)} checkpoint '
                  f'tensors, {len(target)} model tensors; unexpected keys in official names):']
         parts += [f'  {line}' for line in report.lines()]
-        model_backbone = getattr(model, 'backbone', None)
-        if model_backbone is not None and backbone:
-            parts.append('  ' + _arch_hint(model_backbone, backbone))
+        if layout is None and isinstance(model, nn.Module):
+            layout = backbone_layout(model.get_submodule('backbone')
+                                     if 'backbone' in dict(model.named_children()) else None)
+        if layout is not None and backbone:
+            parts.append('  ' + _arch_hint(layout, backbone))
         dims = {(mapped.state[k].dim(), v.dim()) for k, v in target.items() if k in mapped.state}
         if (4, 5) in dims:
             parts.append('This is an image (2-D) checkpoint and the config builds a video model: '

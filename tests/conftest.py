@@ -12,8 +12,6 @@ Helpers, imported as ``from tests.conftest import run_mim, NO_WORKERS``:
 * ``run_python(args, cwd=REPO, returncode=0, timeout=900) -> str``: the same for
   ``python *args`` (a tool script), expecting exit status ``returncode``.
 * ``load_module(path) -> ModuleType``: import a script that is not in a package (tools/).
-* ``set_sdpa(model, flag)``: switch every attention layer between the fused kernel and the
-  explicit softmax path.
 * ``randomise_bn(model, seed=0) -> model``: non-trivial BatchNorm statistics and affine
   parameters, so that eval-mode comparisons exercise them.
 * ``predict_scores(config, checkpoint, cwd) -> (N, K) tensor``: class scores of the
@@ -80,7 +78,7 @@ def run_python(args: Sequence[str], cwd: Union[str, Path] = REPO, returncode: in
 def build_untrained(config: Union[str, Path]):
     """The model of ``config`` as its library builds it, initialised without the config's
     Pretrained backbone checkpoint, in eval mode."""
-    from mmuniformer.analysis import build_model_from_config
+    from mmuniformer.apis import build_model_from_config
     model = build_model_from_config(str(config), {'model.backbone.init_cfg': None})[0]
     model.init_weights()
     return model.eval()
@@ -95,13 +93,6 @@ def load_module(path: Union[str, Path]) -> ModuleType:
     sys.modules[name] = module  # as an import would (dataclasses, pickling look it up)
     spec.loader.exec_module(module)
     return module
-
-
-def set_sdpa(model, flag: bool) -> None:
-    """Set ``use_sdpa`` of every module that has it (our attention layers)."""
-    for m in model.modules():
-        if hasattr(m, 'use_sdpa'):
-            m.use_sdpa = flag
 
 
 def randomise_bn(model, seed: int = 0):

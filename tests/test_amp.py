@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmuniformer.analysis import build_model_from_config
+from mmuniformer.apis import build_model_from_config
 from mmuniformer.models.backbones import UniFormerLight
 
 QUICKSTART = 'projects/quickstart/configs/'

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from mmuniformer.models.backbones import UniFormer, UniFormerLight
+from mmuniformer.models.layers import set_fused
 
 SMALL = dict(depths=(1, 1, 3, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 LIGHT = dict(depths=(1, 1, 3, 2), embed_dims=(16, 32, 64, 128), head_dim=16)
@@ -36,9 +37,7 @@ def test_fullgraph_compile(name: str, use_sdpa: bool) -> None:
     if isinstance(model, UniFormerLight):
         with torch.no_grad():
             model.cls_token.normal_()  # distinct token scores (the init is zeros)
-    for m in model.modules():
-        if hasattr(m, 'use_sdpa'):
-            m.use_sdpa = use_sdpa
+    set_fused(model, use_sdpa, 'attention')
     x = torch.randn(shape)
     torch._dynamo.reset()
     compiled = torch.compile(model, fullgraph=True, backend='eager')

@@ -114,7 +114,7 @@ def test_sync_bn_config_converts_the_local_blocks() -> None:
     from mmengine.model import convert_sync_batchnorm, revert_sync_batchnorm
     from torch.nn.modules.batchnorm import _BatchNorm
 
-    from mmuniformer.analysis import build_model_from_config
+    from mmuniformer.apis import build_model_from_config
     model, _, _ = build_model_from_config(os.path.join(REPO, CONFIG))
     bns = {n: m for n, m in model.named_modules() if isinstance(m, _BatchNorm)}
     local = [n for n in bns if '.blocks1.' in n or '.blocks2.' in n]

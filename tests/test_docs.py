@@ -188,7 +188,7 @@ def test_run_blocks(block, workspace):
 def test_config_snippets_build(block, workspace):
     from mmengine.config import Config
 
-    from mmuniformer.analysis import build_model_from_config
+    from mmuniformer.apis import build_model_from_config
     lib = block.marker.split()[1]
     custom = workspace / 'cfgs' / 'custom'
     custom.mkdir(parents=True)

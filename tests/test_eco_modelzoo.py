@@ -65,7 +65,7 @@ def test_every_config_has_exactly_one_entry_and_vice_versa():
 @pytest.mark.parametrize('name', ['uniformer_xxs_in1k_160', 'uniformer_s_in1k',
                                   'uniformer_s_16x4_k400'])
 def test_parameters_are_those_of_the_built_model(name):
-    from mmuniformer.analysis import build_model_from_config
+    from mmuniformer.apis import build_model_from_config
     model = next(m for m in _models() if m['Name'] == name)
     built = build_model_from_config(osp.join(REPO, model['Config']))[0]
     params = sum(p.numel() for p in built.parameters())

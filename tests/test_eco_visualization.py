@@ -78,7 +78,7 @@ def test_grad_cam_at_the_output_norm_matches_the_linear_head(tmp_path, image):
 
 
 def test_default_target_layers():
-    from mmuniformer.analysis import build_model_from_config
+    from mmuniformer.apis import build_model_from_config
     from mmuniformer.visualization import default_target_layer
     cls_model = build_model_from_config(CLS_QS)[0]
     assert [default_target_layer(cls_model, s) for s in (1, 2, 3, 4)] == [

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmuniformer.analysis import plain_kernels
+from mmuniformer.models.layers import fused_kernels
 from mmuniformer.models.backbones import UniFormer, UniFormerLight
 from mmuniformer.models.layers import LocalBlock, Mlp
 from mmuniformer.models.layers import inference as ik
@@ -122,9 +122,9 @@ def test_plain_path_where_the_kernels_do_not_apply(monkeypatch: pytest.MonkeyPat
         block(cl)  # batch statistics
         block.eval()
     block(cl)  # autograd records: Grad-CAM and training need the plain graph
-    with torch.no_grad(), plain_kernels(block) as switched:
+    with torch.no_grad(), fused_kernels(block, False, 'inference') as switched:
         block(cl)  # switched off
-    assert switched == 1 and block.inference_kernels  # restored
+    assert switched == 1 and block.fused  # restored
     assert calls[0] == 0
     with torch.no_grad():
         block(cl)

@@ -94,6 +94,52 @@ def test_mmaction_uniformer_is_still_mmaction():
     assert MODELS.get('mmaction.UniFormer') is cls
 
 
+@pytest.mark.parametrize('lib', ['mmpretrain', 'mmdet', 'mmseg', 'mmpose'])
+def test_unscoped_name_suggests_the_scoped_one(lib, tmp_path):
+    """``type='UniFormer'`` without the scope in another library's config: the registry's
+    KeyError says to write ``mmuniformer.UniFormer`` (a hint in mmengine's root registry,
+    which a library's registry searches last); the scoped name builds as before, and the
+    library's own registry holds nothing of ours."""
+    MODELS = _lib_models(lib)
+    for name in ('UniFormer', 'UniFormerLight'):
+        with pytest.raises(KeyError) as err:
+            MODELS.build(dict(type=name, arch=TINY))
+        assert f"write type='mmuniformer.{name}'" in str(err.value), str(err.value)
+        assert name not in MODELS.module_dict
+    assert type(MODELS.build(dict(type='mmuniformer.UniFormer', arch=TINY))) is UniFormer
+    # the same through our config -> model path (tools, demos, APIs)
+    from mmuniformer.apis import build_model_from_config
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(f"default_scope = '{lib}'\nmodel = dict(type='UniFormer', arch={TINY!r})\n")
+    with pytest.raises(KeyError, match=r"write type='mmuniformer\.UniFormer'"):
+        build_model_from_config(str(cfg))
+
+
+def test_our_arguments_reaching_mmaction_uniformer_name_both(tmp_path):
+    """In mmaction2 ``type='UniFormer'`` is mmaction2's own backbone: given our arguments it
+    fails with a message naming both backbones and the scoped name (checked before building
+    wherever our tools and APIs build a config); its own arguments still build its own."""
+    pytest.importorskip('mmaction')
+    from mmuniformer.apis import build_inferencer, build_model_from_config
+    cfg = tmp_path / 'video.py'
+    cfg.write_text("default_scope = 'mmaction'\nmodel = dict(type='Recognizer3D', backbone=dict("
+                   f"type='UniFormer', arch={TINY!r}, ndim=3, out_tuple=False), cls_head=dict("
+                   "type='I3DHead', num_classes=2, in_channels=128))\n")
+    for build in (build_model_from_config, lambda c: build_inferencer(c, None)):
+        with pytest.raises(TypeError) as err:
+            build(str(cfg))
+        msg = str(err.value)
+        assert 'mmaction.models.backbones.uniformer.UniFormer' in msg, msg
+        assert "['arch', 'ndim', 'out_tuple']" in msg and \
+            'mmuniformer.models.backbones.uniformer.UniFormer' in msg, msg
+        assert "write type='mmuniformer.UniFormer'" in msg, msg
+    cfg.write_text("default_scope = 'mmaction'\nmodel = dict(type='UniFormer', depth=[1, 1, 1, 1], "
+                   "embed_dim=[16, 32, 64, 128], head_dim=16)\n")
+    model = build_model_from_config(str(cfg))[0]
+    assert type(model) is _lib_models('mmaction').get('UniFormer') and \
+        type(model).__module__.startswith('mmaction')
+
+
 def test_transforms_by_scoped_name_from_mmpretrain():
     pytest.importorskip('mmpretrain')
     from mmpretrain.registry import TRANSFORMS

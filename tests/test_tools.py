@@ -19,12 +19,13 @@ import torch
 
 pytest.importorskip('mmpretrain')
 
-from mmuniformer.analysis import (analyze_complexity, analyze_model, build_model_from_config,  # noqa: E402
-                                  count_params_flops, input_shape_from_config, stage_breakdown)
+from mmuniformer.analysis import (analyze_complexity, analyze_model,  # noqa: E402
+                                  count_params_flops, stage_breakdown)
+from mmuniformer.apis import build_model_from_config, input_shape_from_config  # noqa: E402
 from mmuniformer.checkpoint import (convert_to_model, official_to_ours,  # noqa: E402
                                     ours_to_official)
-from mmuniformer.models.layers import Attention  # noqa: E402
-from tests.conftest import load_module, run_python, set_sdpa  # noqa: E402
+from mmuniformer.models.layers import Attention, set_fused  # noqa: E402
+from tests.conftest import load_module, run_python  # noqa: E402
 from tests.reference_uniformer import (official_shapes, random_official_state_dict,  # noqa: E402
                                        reference_forward)
 
@@ -99,7 +100,7 @@ def test_attention_counted_and_restored(build):
     x = torch.randn(1, 3, 64, 64)
     result = analyze_complexity(model, x, _tensor_forward)
     assert not any('scaled_dot_product_attention' in op for op in result.unsupported)
-    assert all(m.use_sdpa for m in model.modules() if isinstance(m, Attention))
+    assert all(m.fused for m in model.modules() if isinstance(m, Attention))
     assert not model.training
     assert set(result.called) == {'backbone', 'neck', 'head'}
     # fused attention is invisible to the counter; the explicit path counts q k^T and attn v
@@ -186,12 +187,12 @@ def test_converted_checkpoint_reproduces_reference(build, name, config, dtype):
     print(f'{name}: max |logit difference| vs reference = {diff:.3g} (logit scale {ref.abs().max():.3g})')
     assert diff < 1e-4
     # the explicit attention path agrees too
-    set_sdpa(model, False)
+    set_fused(model, False, 'attention')
     try:
         with torch.no_grad():
             explicit = model(x, mode='tensor')
     finally:
-        set_sdpa(model, True)
+        set_fused(model, True, 'attention')
     assert (explicit - ref).abs().max().item() < 1e-4
 
 

@@ -8,7 +8,7 @@
 The model is built from the config with its library's ``MODELS`` registry (any task:
 mmpretrain, mmaction2, mmdet, mmseg, mmpose) and fed random inputs ``(B, 3, H, W)`` or
 ``(B, 3, T, H, W)`` (the data preprocessor is not timed). The timed forward is the most
-complete tensor forward of the model (:func:`mmuniformer.analysis.forward_candidates`:
+complete tensor forward of the model (:func:`mmuniformer.libraries.forward_candidates`:
 ``model(x, mode='tensor')``, mmaction2's ``extract_feat(stage='head')``, else the backbone).
 A training step is that forward, ``backward()`` of the mean of its outputs and one step of
 the config's optimizer (``optim_wrapper``, built with mmengine). ``--dtype fp16/bf16`` runs
@@ -46,8 +46,10 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
-from mmuniformer.analysis import (build_model_from_config, explicit_attention, find_uniformer,
-                                  forward_candidates, input_shape_from_config, plain_kernels)
+from mmuniformer.apis import build_model_from_config, input_shape_from_config
+from mmuniformer.libraries import flatten_tensors, forward_candidates
+from mmuniformer.models.backbones.base import find_uniformer
+from mmuniformer.models.layers import fused_kernels
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 MODES = ('infer', 'train')
@@ -131,16 +133,6 @@ class Variant:
         self.prepare = prepare  # before the memory measurement
 
 
-def _tensors(out: Any) -> List[torch.Tensor]:
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, dict):
-        out = list(out.values())
-    if isinstance(out, (list, tuple)):
-        return [t for item in out for t in _tensors(item)]
-    return []
-
-
 def _sync(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
@@ -150,13 +142,13 @@ def pick_forward(model: nn.Module, x: torch.Tensor) -> Tuple[str, Callable]:
     """The most complete tensor forward that runs on ``x`` (one eval call each)."""
     errors = []
     model.eval()
-    for desc, fn in forward_candidates(model):
+    for cand in forward_candidates(model):
         try:
             with torch.no_grad():
-                if _tensors(fn(model, x)):
-                    return desc, fn
+                if flatten_tensors(cand.fn(model, x)):
+                    return cand.description, cand.fn
         except Exception as err:  # noqa: BLE001  try the next, smaller forward
-            errors.append(f'{desc}: {type(err).__name__}: {err}')
+            errors.append(f'{cand.description}: {type(err).__name__}: {err}')
     raise RuntimeError('no forward of the model runs on the benchmark input:\n' + '\n'.join(errors))
 
 
@@ -178,7 +170,7 @@ def make_variants(name: str, model: nn.Module, fn: Callable, desc: str, x: torch
             with context():
                 optimizer.zero_grad(set_to_none=True)
                 with autocast():
-                    loss = sum(t.float().mean() for t in _tensors(fn(model, x)))
+                    loss = sum(t.float().mean() for t in flatten_tensors(fn(model, x)))
                 loss.backward()
                 optimizer.step()
         # gradients freed first: the step's peak includes its gradients, not the last step's
@@ -314,10 +306,12 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     notes = []
     if args.compare:
         variants += make_variants('ours (explicit softmax)', model, call, desc, x, args.mode,
-                                  autocast, optimizer, lambda: explicit_attention(model))
+                                  autocast, optimizer,
+                                  lambda: fused_kernels(model, False, 'attention'))
         if 'infer' in args.mode:  # the inference kernels never run in a training step
             variants += make_variants('ours (plain kernels)', model, call, desc, x, ['infer'],
-                                      autocast, optimizer, lambda: plain_kernels(model))
+                                      autocast, optimizer,
+                                      lambda: fused_kernels(model, False, 'inference'))
         theirs = mmaction_uniformer(backbone) if backbone is not None else None
         if theirs is not None:
             theirs.to(device)

@@ -34,7 +34,7 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer
-from mmuniformer.analysis import build_model_from_config
+from mmuniformer.apis import build_model_from_config
 from mmuniformer.checkpoint import SCOPES, convert_to_model
 
 

@@ -26,6 +26,7 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
+from mmuniformer.libraries import BY_SCOPE
 from mmuniformer.visualization import (default_target_layer, image_inputs, load_model,
                                        model_grad_cam)
 
@@ -61,7 +62,7 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     if not osp.isfile(args.image):
         raise SystemExit(f'image {args.image!r} is not a file')
     model, cfg, scope = load_model(args.config, args.checkpoint, args.cfg_options, args.device)
-    if scope != 'mmpretrain':
+    if scope not in BY_SCOPE or BY_SCOPE[scope].task != 'cls':
         raise SystemExit(f'visualize_cam.py explains image classifiers (mmpretrain configs); '
                          f'{args.config} is a {scope} config')
     try:

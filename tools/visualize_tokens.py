@@ -26,6 +26,7 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
+from mmuniformer.libraries import BY_SCOPE
 from mmuniformer.visualization import image_inputs, load_model, record_kept_tokens
 
 
@@ -64,7 +65,7 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     if not osp.isfile(args.image):
         raise SystemExit(f'image {args.image!r} is not a file')
     model, cfg, scope = load_model(args.config, args.checkpoint, args.cfg_options, args.device)
-    if scope != 'mmpretrain':
+    if scope not in BY_SCOPE or BY_SCOPE[scope].task != 'cls':
         raise SystemExit(f'visualize_tokens.py takes image classifier configs (mmpretrain); '
                          f'{args.config} is a {scope} config')
     try:

@@ -5,20 +5,18 @@ Every config here loads the plugin through ``custom_imports`` and names its libr
 ``ActionRecogInferencer``, ``DetInferencer``, ``MMSegInferencer``, ``MMPoseInferencer``) builds
 our models unchanged (the pose configs define ``data_mode`` and ``dataset_type`` at the top
 level, where mmpose's inferencers read them); this module only picks the inferencer from the
-config's scope.
+config's scope (:attr:`mmuniformer.libraries.Library.inferencer`).
 """
+import importlib
 from typing import Any, Dict, Optional, Union
 
 from mmengine.config import Config
 
-#: default_scope -> task name used by the demos
-SCOPE_TASKS: Dict[str, str] = {
-    'mmpretrain': 'cls',
-    'mmaction': 'video',
-    'mmdet': 'det',
-    'mmseg': 'seg',
-    'mmpose': 'pose',
-}
+from ..libraries import BY_SCOPE, Library, registry_module
+from ..registry import check_model_config
+
+#: default_scope -> task name used by the demos (:attr:`~mmuniformer.libraries.Library.task`)
+SCOPE_TASKS: Dict[str, str] = {scope: lib.task for scope, lib in BY_SCOPE.items()}
 
 
 def register_mmpretrain_models() -> int:
@@ -53,13 +51,18 @@ def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) 
     return cfg
 
 
+def config_library(cfg: Config) -> Library:
+    """The library of the config's ``default_scope``."""
+    scope = cfg.get('default_scope')
+    if scope not in BY_SCOPE:
+        raise ValueError(f'config default_scope {scope!r} is not one of the task libraries '
+                         f'{sorted(BY_SCOPE)}; set default_scope in the config')
+    return BY_SCOPE[scope]
+
+
 def config_task(cfg: Config) -> str:
     """``'cls' | 'video' | 'det' | 'seg' | 'pose'`` from the config's ``default_scope``."""
-    scope = cfg.get('default_scope')
-    if scope not in SCOPE_TASKS:
-        raise ValueError(f'config default_scope {scope!r} is not one of the task libraries '
-                         f'{sorted(SCOPE_TASKS)}; set default_scope in the config')
-    return SCOPE_TASKS[scope]
+    return config_library(cfg).task
 
 
 def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
@@ -81,22 +84,7 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
         ``DetInferencer`` (det), ``MMSegInferencer`` (seg) or ``MMPoseInferencer`` (pose).
     """
     cfg = load_config(config, cfg_options)
-    task = config_task(cfg)
-    if task == 'cls':
-        from mmpretrain.apis import ImageClassificationInferencer
-        return ImageClassificationInferencer(cfg, pretrained=checkpoint or False, device=device,
-                                             **kwargs)
-    if task == 'video':
-        from mmaction.apis.inferencers import ActionRecogInferencer
-        return ActionRecogInferencer(cfg, weights=checkpoint, device=device, **kwargs)
-    if task == 'det':
-        from mmdet.apis import DetInferencer
-        return DetInferencer(cfg, weights=checkpoint, device=device, show_progress=False,
-                             **kwargs)
-    if task == 'seg':
-        from mmseg.apis import MMSegInferencer
-        return MMSegInferencer(cfg, weights=checkpoint, device=device, **kwargs)
-    from mmpose.apis import MMPoseInferencer
-    kwargs.setdefault('det_model', 'whole_image')
-    return MMPoseInferencer(pose2d=cfg, pose2d_weights=checkpoint, device=device,
-                            show_progress=False, **kwargs)
+    lib = config_library(cfg)
+    check_model_config(cfg.get('model'),
+                       importlib.import_module(registry_module(lib.scope)).MODELS)
+    return lib.inferencer(cfg, checkpoint, device, **kwargs)

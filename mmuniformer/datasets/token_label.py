@@ -41,6 +41,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.datasets.transforms import RandomResizedCrop, Rotate, Shear, Translate
 
 from ..registry import TRANSFORMS
+from ..validation import check_bool, check_positive_int
 
 
 def dense_token_label(raw: np.ndarray, num_classes: int) -> np.ndarray:
@@ -76,6 +77,10 @@ class LoadTokenLabel(BaseTransform):
     """
 
     def __init__(self, label_root: str, data_prefix: str, num_classes: int) -> None:
+        check_positive_int(num_classes=num_classes)
+        for name, value in (('label_root', label_root), ('data_prefix', data_prefix)):
+            if not isinstance(value, str):
+                raise TypeError(f'{name} must be a folder path (str), got {value!r}')
         self.label_root = label_root
         self.data_prefix = data_prefix
         self.num_classes = num_classes
@@ -130,7 +135,13 @@ def token_label_targets(label: np.ndarray, box: Tuple[float, float, float, float
 
 
 def _size_pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
-    return (size, size) if isinstance(size, int) else tuple(size)
+    """``label_size`` as ``(h, w)``: an int or two, each >= 1."""
+    pair = (size, size) if isinstance(size, int) else size
+    if (not isinstance(pair, (list, tuple)) or len(pair) != 2 or
+            not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in pair)):
+        raise ValueError(f'label_size takes a positive int or (h, w) of positive ints, '
+                         f'got {size!r}')
+    return tuple(pair)
 
 
 def _score_map(results: dict, name: str) -> np.ndarray:
@@ -156,8 +167,9 @@ class TokenLabelRandomResizedCrop(RandomResizedCrop):
 
     def __init__(self, label_size: Union[int, Sequence[int]] = 7,
                  official_box_order: bool = False, **kwargs) -> None:
-        super().__init__(**kwargs)
         self.label_size = _size_pair(label_size)
+        check_bool(official_box_order=official_box_order)
+        super().__init__(**kwargs)
         self.official_box_order = official_box_order
 
     def transform(self, results: dict) -> dict:

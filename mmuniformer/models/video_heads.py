@@ -8,6 +8,7 @@ from mmaction.utils import SampleList
 from mmengine.model.weight_init import normal_init
 
 from ..registry import MODELS
+from ..validation import check_number_pair, check_positive_int, check_rate
 
 
 @MODELS.register_module()
@@ -39,11 +40,12 @@ class UniFormerLightVideoHead(I3DHead):
                  loss_weights: Sequence[float] = (0.5, 0.5),
                  dropout_ratio: float = 0.,
                  **kwargs) -> None:
+        check_positive_int(num_classes=num_classes, in_channels=in_channels)
+        check_rate(dropout_ratio=dropout_ratio)
+        loss_weights = check_number_pair('loss_weights', loss_weights,
+                                         'weights (pooled map, score token)')
         super().__init__(num_classes, in_channels, dropout_ratio=dropout_ratio, **kwargs)
-        if len(loss_weights) != 2:
-            raise ValueError(f'loss_weights takes two weights (pooled map, score token), got '
-                             f'{loss_weights}')
-        self.loss_weights = tuple(float(w) for w in loss_weights)
+        self.loss_weights = loss_weights
         self.score_fc = nn.Linear(in_channels, num_classes)
 
     def init_weights(self) -> None:

@@ -14,13 +14,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..libraries import class_logits
+from ..models.backbones.base import find_uniformer
+
 
 def uniformer_backbone(model: nn.Module) -> Tuple[str, nn.Module]:
     """``(name, module)`` of the UniFormer backbone inside ``model`` (``patch_embed1`` +
     ``blocks1``); raises if there is none."""
-    for name, module in model.named_modules():
-        if hasattr(module, 'patch_embed1') and hasattr(module, 'blocks1'):
-            return name, module
+    name, module = find_uniformer(model)
+    if module is not None:
+        return name, module
     raise ValueError(f'{type(model).__name__} has no UniFormer backbone '
                      '(a module with patch_embed1 and blocks1)')
 
@@ -113,19 +116,6 @@ def grad_cam(activation: torch.Tensor, grad: torch.Tensor,
     low, high = flat.min(dim=1, keepdim=True)[0], flat.max(dim=1, keepdim=True)[0]
     flat = (flat - low) / (high - low).clamp_min(1e-12)
     return flat.view(cam.shape)
-
-
-def class_logits(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """Logits ``(B, K)`` of an mmpretrain classifier (``(B, 3, H, W)``) or an mmaction2
-    recogniser (``(B, 3, T, H, W)``, one clip each)."""
-    library = type(model).__module__.split('.')[0]
-    if library == 'mmaction':
-        return model.extract_feat(inputs.unsqueeze(1), stage='head')[0]
-    if library == 'mmpretrain':
-        out = model(inputs, mode='tensor')
-        return out[0] if isinstance(out, (tuple, list)) else out
-    raise ValueError(f'Grad-CAM here explains classifiers (mmpretrain) and recognisers '
-                     f'(mmaction2); {type(model).__name__} is from {library}')
 
 
 def model_grad_cam(model: nn.Module, inputs: torch.Tensor, layers: Sequence[str],

@@ -12,7 +12,7 @@ def load_model(config: str, checkpoint: Optional[str], cfg_options: Optional[dic
     ``data_preprocessor``) with ``checkpoint`` loaded strictly, in eval mode."""
     from mmengine.runner import load_checkpoint
 
-    from ..analysis import build_model_from_config
+    from ..apis import build_model_from_config
     model, cfg, scope = build_model_from_config(config, cfg_options)
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
@@ -25,8 +25,8 @@ def image_inputs(model: nn.Module, cfg: Any, path: str) -> Tuple[torch.Tensor, n
     the pipeline's output (resized / cropped) before normalisation."""
     from mmengine.dataset import Compose, pseudo_collate
 
-    from ..analysis import _find_pipeline
-    pipeline = _find_pipeline(cfg)
+    from ..apis import find_pipeline
+    pipeline = find_pipeline(cfg)
     if not pipeline:
         raise ValueError('the config has no test / val pipeline to prepare the image with')
     data = Compose(pipeline)(dict(img_path=path))

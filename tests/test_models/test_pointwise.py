@@ -50,11 +50,11 @@ def test_local_block_same_output_in_both_layouts() -> None:
 def test_backbones_run_channels_last(make, shape, fmt) -> None:
     """Every block runs on channels-last maps, also after a conv stem; the outputs leave the
     backbone in the standard contiguous layout (what mmcv's compiled ops read)."""
-    from mmuniformer.models.layers import GlobalBlock, LocalBlock
+    from mmuniformer.models.layers import GlobalBlockBase, LocalBlock
     model = make().eval()
     layouts = []
     for m in model.modules():
-        if isinstance(m, (LocalBlock, GlobalBlock)):
+        if isinstance(m, (LocalBlock, GlobalBlockBase)):
             m.register_forward_pre_hook(lambda mod, args: layouts.append(
                 args[0].is_contiguous(memory_format=fmt)))
     with torch.no_grad():

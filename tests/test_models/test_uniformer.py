@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from mmuniformer.models.backbones.uniformer import ARCH_ZOO, UniFormer
 from mmuniformer.models.layers import Attention, GlobalBlock
-from tests.conftest import set_sdpa
+from mmuniformer.models.layers import set_fused
 
 IMAGE_ARCHS = ['small', 'small_plus', 'small_plus_dim64', 'base', 'base_ls', 'large_ls']
 
@@ -98,7 +98,7 @@ def test_sdpa_equals_explicit():
     x = torch.randn(2, 3, 96, 64)
     with torch.no_grad():
         fused = model(x)
-        set_sdpa(model, False)
+        set_fused(model, False, 'attention')
         explicit = model(x)
     for a, b in zip(fused, explicit):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

@@ -13,7 +13,8 @@ from mmuniformer.checkpoint import load_uniformer_checkpoint, official_to_ours, 
 from mmuniformer.models.backbones.uniformer_light import (ARCH_ZOO_LIGHT, HourglassBlock,
                                                           UniFormerLight, pool_scores)
 from mmuniformer.models.layers import Attention
-from tests.conftest import randomise_bn, set_sdpa
+from mmuniformer.models.layers import set_fused
+from tests.conftest import randomise_bn
 
 CFG_DIR = 'configs/cls/'
 
@@ -122,7 +123,7 @@ def test_params_with_head(cfg, params):
 def test_flops(cfg, size, gflops):
     from mmengine.analysis import FlopAnalyzer
     model = _build_classifier(cfg).eval()
-    set_sdpa(model, False)
+    set_fused(model, False, 'attention')
     analyzer = FlopAnalyzer(model, (torch.randn(1, 3, size, size), ))
     analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     total = analyzer.total() / 1e9
@@ -208,7 +209,7 @@ def test_sdpa_equals_explicit():
     x = torch.randn(2, 3, 96, 64)
     with torch.no_grad():
         fused = model(x)
-        set_sdpa(model, False)
+        set_fused(model, False, 'attention')
         explicit = model(x)
     for a, b in zip(fused, explicit):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

@@ -13,7 +13,8 @@ from mmuniformer.checkpoint import load_uniformer_checkpoint, official_to_ours, 
 from mmuniformer.models.backbones.uniformer_light import (ARCH_ZOO_LIGHT, HourglassBlock,
                                                           UniFormerLight, pool_scores)
 from mmuniformer.models.layers import Attention
-from tests.conftest import randomise_bn, set_sdpa
+from mmuniformer.models.layers import set_fused
+from tests.conftest import randomise_bn
 
 DIMS = ARCH_ZOO_LIGHT['xxs']['embed_dims']
 # Official K400 UniFormer-XXS 16x1x1 at 160 (video_classification/README.md): 6.9 GFLOPs.
@@ -222,7 +223,7 @@ def test_sdpa_equals_explicit_3d():
     x = torch.randn(2, 3, 4, 64, 96)
     with torch.no_grad():
         fused = model(x)
-        set_sdpa(model, False)
+        set_fused(model, False, 'attention')
         explicit = model(x)
     for a, b in zip(fused, explicit):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

@@ -19,13 +19,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmuniformer.analysis import analyze_model, build_model_from_config, count_params_flops
+from mmuniformer.analysis import analyze_model, count_params_flops
+from mmuniformer.apis import build_model_from_config
 from mmuniformer.checkpoint import (convert_to_model, inflate_2d_to_3d, load_uniformer_checkpoint,
                                     official_to_ours)
 from mmuniformer.models.backbones import UniFormer
 from mmuniformer.models.layers import SplitGlobalBlock
 
-from tests.conftest import load_module, randomise_bn, set_sdpa
+from mmuniformer.models.layers import set_fused
+from tests.conftest import load_module, randomise_bn
 from tests.reference_uniformer import (official_video_shapes, random_official_state_dict,
                                        reference_video_forward)
 
@@ -177,7 +179,7 @@ def test_split_and_joint_agree_on_explicit_attention():
     x = torch.randn(1, 3, 4, 64, 64)
     with torch.no_grad():
         fused = model(x)[0]
-        set_sdpa(model, False)
+        set_fused(model, False, 'attention')
         explicit = model(x)[0]
     torch.testing.assert_close(fused, explicit, atol=1e-5, rtol=1e-4)
 

@@ -24,8 +24,8 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
     import mmuniformer  # noqa: F401
-from mmuniformer.analysis import (analyze_model, build_model_from_config, find_uniformer,
-                                  input_shape_from_config, stage_breakdown)
+from mmuniformer.analysis import analyze_model, find_uniformer, stage_breakdown
+from mmuniformer.apis import build_model_from_config, input_shape_from_config
 
 DEFAULT_SIZE = 224
 DEFAULT_FRAMES = 8

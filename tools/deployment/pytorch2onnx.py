@@ -4,7 +4,8 @@
         [--part auto|classifier|recognizer|backbone] [--shape S | H W | T H W] [--batch 2]
         [--opset 17] [--verify] [--cfg-options KEY=VALUE ...]
 
-What is exported (``--part auto`` picks by the config's library):
+What is exported (``--part auto`` picks by the config's library,
+:attr:`mmuniformer.libraries.Library.export_part`):
 
 * ``classifier`` (mmpretrain): ``model(inputs, mode='tensor')``, input ``(B, 3, H, W)`` normalised
   pixels, output the class logits ``(B, K)`` (softmax them for scores);
@@ -41,10 +42,13 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
     import mmuniformer  # noqa: F401
-from mmuniformer.analysis import (build_model_from_config, explicit_attention,
-                                  input_shape_from_config)
+from mmuniformer.apis import build_model_from_config, input_shape_from_config
+from mmuniformer.libraries import BACKBONE, BY_SCOPE, LIBRARIES, flatten_tensors
+from mmuniformer.models.layers import fused_kernels
 
-PARTS = ('auto', 'classifier', 'recognizer', 'backbone')
+#: the parts that can be exported: a library's own (its class logits) and the backbone
+EXPORT_PARTS = {lib.export_part: lib for lib in LIBRARIES if lib.export_part != 'backbone'}
+PARTS = ('auto', *EXPORT_PARTS, 'backbone')
 DEFAULT_SIZE = 224
 DEFAULT_FRAMES = 8
 
@@ -58,26 +62,7 @@ class ExportWrapper(nn.Module):
         self._fn = fn
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        out = self._fn(self.model, x)
-        if isinstance(out, torch.Tensor):
-            return (out, )
-        return tuple(out)
-
-
-def _classifier(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """mmpretrain: ``(B, 3, H, W)`` -> logits ``(B, K)``."""
-    out = model(x, mode='tensor')
-    return out[0] if isinstance(out, (tuple, list)) else out
-
-
-def _recognizer(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """mmaction2: ``(B, 3, T, H, W)`` -> logits ``(B, K)`` (one clip per video)."""
-    return model.extract_feat(x.unsqueeze(1), stage='head')[0]
-
-
-def _backbone(model: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-    out = model.backbone(x)
-    return (out, ) if isinstance(out, torch.Tensor) else tuple(out)
+        return flatten_tensors(self._fn(self.model, x))
 
 
 def resolve_part(part: str, scope: str) -> str:
@@ -86,16 +71,21 @@ def resolve_part(part: str, scope: str) -> str:
         raise ValueError(f'unknown part {part!r}; choose one of {PARTS}')
     if part != 'auto':
         return part
-    return {'mmpretrain': 'classifier', 'mmaction': 'recognizer'}.get(scope, 'backbone')
+    lib = BY_SCOPE.get(scope)
+    return lib.export_part if lib is not None else 'backbone'
 
 
 def export_fn(part: str, scope: str) -> Callable[[nn.Module, torch.Tensor], Any]:
-    """The forward of ``part``; refuses parts the config's library does not have."""
-    need = {'classifier': 'mmpretrain', 'recognizer': 'mmaction'}
-    if part in need and scope != need[part]:
-        raise ValueError(f"--part {part} needs an {need[part]} config (default_scope "
-                         f"'{need[part]}'); this config's scope is {scope!r}: use --part backbone")
-    return {'classifier': _classifier, 'recognizer': _recognizer, 'backbone': _backbone}[part]
+    """The forward of ``part``: the class logits of a classifier (``(B, 3, H, W)`` -> ``(B,
+    K)``) or a recogniser (``(B, 3, T, H, W)``, one clip each), else ``model.backbone``; refuses
+    parts the config's library does not have."""
+    if part == 'backbone':
+        return BACKBONE.fn
+    lib = EXPORT_PARTS[part]
+    if scope != lib.scope:
+        raise ValueError(f"--part {part} needs an {lib.package} config (default_scope "
+                         f"'{lib.scope}'); this config's scope is {scope!r}: use --part backbone")
+    return lib.logits
 
 
 def input_size(shape: Optional[Sequence[int]], cfg: Any, video: bool) -> Tuple[int, ...]:
@@ -163,7 +153,7 @@ def export_onnx(model: nn.Module, fn: Callable[[nn.Module, torch.Tensor], Any],
     ``example``: ``(B, C, ...)``; use B >= 2 so that no size-1 batch gets folded away.
     """
     wrapper = ExportWrapper(model, fn).eval()
-    with torch.no_grad(), explicit_attention(model), _export_symbolics(opset):
+    with torch.no_grad(), fused_kernels(model, False, 'attention'), _export_symbolics(opset):
         n_out = len(wrapper(example))
         names = ['output'] if n_out == 1 else [f'output{i}' for i in range(n_out)]
         axes: Dict[str, Dict[int, str]] = {n: {0: 'batch'} for n in ['input', *names]}

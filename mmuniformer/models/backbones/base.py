@@ -6,7 +6,7 @@ freezing, ``norm_eval``, gradient checkpointing, ``Pretrained`` loading and the
 layer ids used for layer-wise learning-rate decay.
 """
 import copy
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -14,6 +14,9 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule, initialize
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...checkpoint import BackboneLayout
+from ...validation import (check_bool, check_choice, check_positive,
+                           check_positive_int, check_rate)
 from ..layers import LocalBlock, bn_nd, channels_last_norm
 from .pretrained import require_local_checkpoint
 
@@ -61,34 +64,54 @@ def resolve_arch(arch: Union[str, dict], zoo: Dict[str, dict], defaults: dict, m
                          f'{tuple(min_depths)} per stage')
     if 'stem' in arch and arch['stem'] not in ('plain', 'conv'):
         raise ValueError(f"{model} arch stem must be 'plain' or 'conv', got {arch['stem']!r}")
+    for i, (depth, dim) in enumerate(zip(arch['depths'], arch['embed_dims'])):
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValueError(f"{model} arch depths must be ints >= 0, got {tuple(arch['depths'])}")
+        check_positive_int(**{f'{model} arch embed_dims[{i}]': dim})
+    check_positive_int(**{f'{model} arch head_dim': arch['head_dim']})
+    check_positive(**{f'{model} arch mlp_ratio': arch['mlp_ratio']})
     for dim in arch['embed_dims'][2:]:
         if dim % arch['head_dim']:
             raise ValueError(f"{model} embed dim {dim} is not divisible by head_dim "
                              f"{arch['head_dim']}")
+    stages = arch['layer_scale_stages']
+    if (not isinstance(stages, (list, tuple)) or
+            any(isinstance(i, bool) or i not in range(4) for i in stages)):
+        raise ValueError(f'{model} arch layer_scale_stages must be stage indices in 0..3, '
+                         f'got {stages!r}')
+    arch['layer_scale_stages'] = tuple(stages)
     return name, arch
 
 
-def check_positive_int(**values: object) -> None:
-    """Raise a ``ValueError`` naming each argument that is not an int >= 1."""
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'{name} must be a positive int, got {value!r}')
+def find_uniformer(model: nn.Module) -> Tuple[str, Optional[nn.Module]]:
+    """Name and module of the first UniFormer-like backbone in ``model`` (a module with
+    ``patch_embed1`` and ``blocks1``: ours or mmaction2's); ``('', None)`` if there is none."""
+    for name, module in model.named_modules():
+        if hasattr(module, 'patch_embed1') and hasattr(module, 'blocks1'):
+            return name, module
+    return '', None
 
 
 class UniFormerBase(BaseModule):
     """Common contract of the UniFormer backbones (see the subclasses for arguments).
 
-    Subclasses call :meth:`_setup_contract` first, build ``patch_embed{1..4}`` and
-    ``blocks{1..4}``, then call :meth:`_build_out_norms`.
+    A subclass names its arch table and defaults in class attributes, calls
+    ``super().__init__`` (which resolves and checks ``arch``), builds ``patch_embed{1..4}``,
+    calls :meth:`_build_stages` (local blocks, then its :meth:`_global_block` in stages
+    3-4) and :meth:`_build_out_norms`.
     """
 
     #: minimum input size stated in the "too small" error
     min_size_hint = 'H, W >= 32'
-    #: the architecture table of the subclass (used to name the arch of a checkpoint)
+    #: the architecture table of the subclass, its aliases, the defaults of optional arch
+    #: keys and the least depth of each stage
     arch_zoo: Dict[str, dict] = {}
+    arch_aliases: Dict[str, str] = {}
+    arch_defaults: Dict[str, object] = {}
+    min_depths: Tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def __init__(self,
-                 arch: Tuple[Optional[str], dict],
+                 arch: Union[str, dict],
                  video_options: Dict[str, Tuple[object, object]],
                  in_channels: int = 3,
                  ndim: int = 2,
@@ -110,7 +133,8 @@ class UniFormerBase(BaseModule):
         """Check and store the contract arguments (the subclasses' ``**kwargs``).
 
         Args:
-            arch: :func:`resolve_arch`'s ``(name, dict)``.
+            arch: a name of the subclass's ``arch_zoo`` (or an alias) or a dict
+                (:func:`resolve_arch`).
             video_options: the subclass's video-only arguments, ``{name: (value, default)}``;
                 with ``ndim=2`` a value other than the default has no effect and is refused
                 (``temporal_stride`` and ``inflate`` are added here).
@@ -142,9 +166,21 @@ class UniFormerBase(BaseModule):
                 and ``strict``.
         """
         super().__init__(init_cfg=copy.deepcopy(DEFAULT_INIT) if init_cfg is None else init_cfg)
-        if ndim not in (2, 3):
+        name = type(self).__name__
+        self.arch_name, self.arch = resolve_arch(arch, self.arch_zoo, self.arch_defaults, name,
+                                                 self.arch_aliases, self.min_depths)
+        if ndim not in (2, 3) or isinstance(ndim, bool):
             raise ValueError(f'ndim must be 2 (images) or 3 (video), got {ndim!r}')
         check_positive_int(in_channels=in_channels, temporal_stride=temporal_stride)
+        check_rate(drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
+                   drop_path_rate=drop_path_rate)
+        check_positive(layer_scale_init=layer_scale_init)
+        check_bool(norm_eval=norm_eval, with_cp=with_cp, use_sdpa=use_sdpa, attn_fp32=attn_fp32,
+                   out_tuple=out_tuple)
+        if layer_scale_init != 1e-6 and not self.arch['layer_scale_stages']:
+            raise ValueError(f'layer_scale_init={layer_scale_init!r} has no effect: arch '
+                             f'{self.arch_name or "dict"} has no layer_scale_stages (set them in '
+                             'the arch dict, or leave layer_scale_init at 1e-6)')
         video_options = dict(video_options, temporal_stride=(temporal_stride, 2),
                              inflate=(inflate, 'average'))
         if ndim == 2:
@@ -153,22 +189,25 @@ class UniFormerBase(BaseModule):
                 raise ValueError(f'{type(self).__name__}: {sorted(ignored)} are video options '
                                  f'that have no effect on images (ndim=2); set ndim=3 or leave '
                                  f'them at their defaults {({k: video_options[k][1] for k in ignored})}')
-        if isinstance(out_indices, int):
+        if isinstance(out_indices, int) and not isinstance(out_indices, bool):
             out_indices = (out_indices, )
+        given = out_indices
+        if (not isinstance(out_indices, (list, tuple)) or not out_indices or
+                any(isinstance(i, bool) or i not in range(-4, 4) for i in out_indices)):
+            raise ValueError(f'out_indices must be stage indices in 0..3 (or -4..-1), got '
+                             f'{given!r}')
         out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
-        if not out_indices or any(i not in range(4) for i in out_indices):
-            raise ValueError(f'out_indices must be stage indices in 0..3, got {out_indices}')
-        if out_norm not in OUT_NORMS:
-            raise ValueError(f'out_norm must be one of {OUT_NORMS}, got {out_norm!r}')
-        if frozen_stages not in range(-1, 4):
-            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages}')
+        if len(set(out_indices)) != len(out_indices):
+            raise ValueError(f'out_indices must name each stage once, got {given!r}')
+        check_choice('out_norm', out_norm, OUT_NORMS)
+        if isinstance(frozen_stages, bool) or frozen_stages not in range(-1, 4):
+            raise ValueError(f'frozen_stages must be in -1..3, got {frozen_stages!r}')
         if inflate not in INFLATE_MODES:
             raise ValueError(f"inflate must be one of {INFLATE_MODES} ('average' or 'center'), "
                              f'got {inflate!r}')
         if not out_tuple and len(out_indices) != 1:
             raise ValueError(f'out_tuple=False returns one tensor: it needs exactly one out index, '
                              f'got {out_indices}')
-        self.arch_name, self.arch = arch
         self.embed_dims = tuple(self.arch['embed_dims'])
         self.num_features = self.embed_dims[-1]
         self.in_channels, self.ndim, self.out_indices, self.out_norm = (
@@ -180,10 +219,20 @@ class UniFormerBase(BaseModule):
         self.use_sdpa, self.attn_fp32, self.temporal_stride, self.inflate, self.out_tuple = (
             use_sdpa, attn_fp32, temporal_stride, inflate, out_tuple)
 
-    def _build_stages(self, make_global: Callable[[int, int, int, dict], nn.Module]) -> None:
-        """Build ``blocks{1..4}``: local blocks in stages 1-2 and
-        ``make_global(stage, index, dim, common_kwargs)`` in stages 3-4, with stochastic
-        depth growing linearly over all blocks and layer scale in the arch's stages."""
+    def checkpoint_layout(self) -> BackboneLayout:
+        """What the checkpoint mapping needs to know about this backbone."""
+        return BackboneLayout(type(self).__name__, self.arch, self.arch_name, self.arch_zoo,
+                              self.ndim, self.inflate)
+
+    def _global_block(self, stage: int, index: int, dim: int, common: dict) -> nn.Module:
+        """Block ``index`` of ``stage`` (2 or 3) with ``dim`` channels; ``common``: the
+        arguments every block of the stage takes (subclass hook)."""
+        raise NotImplementedError
+
+    def _build_stages(self) -> None:
+        """Build ``blocks{1..4}``: local blocks in stages 1-2 and :meth:`_global_block` in
+        stages 3-4, with stochastic depth growing linearly over all blocks and layer scale
+        in the arch's stages."""
         depths = self.arch['depths']
         dpr = torch.linspace(0, self.drop_path_rate, sum(depths)).tolist()
         start = 0
@@ -196,7 +245,8 @@ class UniFormerBase(BaseModule):
                 if i >= 2:
                     common.update(attn_drop=self.attn_drop_rate, use_sdpa=self.use_sdpa,
                                   attn_fp32=self.attn_fp32)
-                blocks.append(LocalBlock(dim, **common) if i < 2 else make_global(i, j, dim, common))
+                blocks.append(LocalBlock(dim, **common) if i < 2 else
+                              self._global_block(i, j, dim, common))
             start += depth
             self.add_module(f'blocks{i + 1}', nn.ModuleList(blocks))
 

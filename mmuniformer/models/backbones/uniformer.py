@@ -12,8 +12,9 @@ import torch
 import torch.nn as nn
 
 from ...registry import MODELS
+from ...validation import check_bool, check_choice, check_positive_int
 from ..layers import ConvEmbed, GlobalBlock, PatchEmbed, SplitGlobalBlock
-from .base import UniFormerBase, check_positive_int, resolve_arch
+from .base import UniFormerBase
 
 # Architecture table. ``layer_scale_stages``: stages whose blocks carry layer scale.
 # The ``*_tl`` entries are the official token-labeling models, whose S/B use head_dim 32.
@@ -58,7 +59,8 @@ class UniFormer(UniFormerBase):
         eval_stage3_mode: the stage-3 mode in eval mode (None: ``stage3_mode``). The
             same weights serve both (the blocks have no window-specific parameters):
             the paper trains segmentation with global attention and tests with
-            ``window``/``hybrid`` (window 32); ``train()``/``eval()`` switch.
+            ``window``/``hybrid`` (window 32); each stage-3 block holds both windows and
+            uses the one of its mode.
         temporal_kernel: video only, temporal kernel of the stage-1 embed (official 3).
         split: video only, divided space-time attention in stages 3-4
             (:class:`~mmuniformer.models.layers.SplitGlobalBlock`, official ``SPLIT``;
@@ -72,6 +74,8 @@ class UniFormer(UniFormerBase):
     """
 
     arch_zoo = ARCH_ZOO
+    arch_aliases = ARCH_ALIASES
+    arch_defaults = ARCH_DEFAULTS
 
     def __init__(self,
                  arch: Union[str, dict] = 'small',
@@ -84,19 +88,17 @@ class UniFormer(UniFormerBase):
                  std: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(
-            resolve_arch(arch, ARCH_ZOO, ARCH_DEFAULTS, 'UniFormer', ARCH_ALIASES),
-            video_options=dict(temporal_kernel=(temporal_kernel, 3), split=(split, False),
-                               std=(std, False)), **kwargs)
+            arch, video_options=dict(temporal_kernel=(temporal_kernel, 3), split=(split, False),
+                                     std=(std, False)), **kwargs)
         arch, ndim = self.arch, self.ndim
         check_positive_int(hybrid_global_every=hybrid_global_every,
                            temporal_kernel=temporal_kernel)
+        check_bool(split=split, std=std)
         eval_stage3_mode = stage3_mode if eval_stage3_mode is None else eval_stage3_mode
         for name, mode in (('stage3_mode', stage3_mode), ('eval_stage3_mode', eval_stage3_mode)):
-            if mode not in STAGE3_MODES:
-                raise ValueError(f'{name} must be one of {STAGE3_MODES}, got {mode!r}')
+            check_choice(name, mode, STAGE3_MODES)
             if mode == 'global':
                 continue
-            check_positive_int(window_size=window_size)
             if ndim != 2:
                 raise ValueError(f'{name}={mode!r} (windowed attention) is available for images '
                                  f"(ndim=2) only; video models use 'global'")
@@ -110,17 +112,21 @@ class UniFormer(UniFormerBase):
         self.split, self.std = split, std
         self._build_embeds(arch, self.in_channels, ndim, self.temporal_stride, temporal_kernel, std)
         self.pos_drop = nn.Dropout(self.drop_rate)
-        num_heads = [dim // arch['head_dim'] for dim in arch['embed_dims']]
-
-        def make_global(i: int, j: int, dim: int, common: dict) -> nn.Module:
-            if split:
-                return SplitGlobalBlock(dim, num_heads[i], **common)
-            window = self.stage3_windows(stage3_mode)[j] if i == 2 else None
-            return GlobalBlock(dim, num_heads[i], window_size=window, **common)
-
-        self._build_stages(make_global)
+        self._build_stages()
         self._build_out_norms()
         self._freeze_stages()
+
+    def _global_block(self, stage: int, index: int, dim: int, common: dict) -> nn.Module:
+        """A global block (divided space-time with ``split``); in stage 3, with the windows
+        of ``stage3_mode`` (training) and ``eval_stage3_mode`` (evaluation)."""
+        num_heads = dim // self.arch['head_dim']
+        if self.split:
+            return SplitGlobalBlock(dim, num_heads, **common)
+        if stage != 2:
+            return GlobalBlock(dim, num_heads, **common)
+        return GlobalBlock(dim, num_heads, window_size=self.stage3_windows(self.stage3_mode)[index],
+                           eval_window_size=self.stage3_windows(self.eval_stage3_mode)[index],
+                           **common)
 
     def stage3_windows(self, mode: str) -> List[Optional[int]]:
         """Window side of each stage-3 block in ``mode`` (None: global attention);
@@ -130,15 +136,6 @@ class UniFormer(UniFormerBase):
             windowed = mode == 'window' or (mode == 'hybrid' and (j + 1) % self.hybrid_global_every)
             windows.append(self.window_size if windowed else None)
         return windows
-
-    def train(self, mode: bool = True) -> 'UniFormer':
-        """Also switch stage 3 between ``stage3_mode`` (training) and ``eval_stage3_mode``."""
-        super().train(mode)
-        if self.eval_stage3_mode != self.stage3_mode:
-            windows = self.stage3_windows(self.stage3_mode if mode else self.eval_stage3_mode)
-            for block, window in zip(self.blocks3, windows):
-                block.window_size = window
-        return self
 
     def _build_embeds(self, arch: dict, in_channels: int, ndim: int, t_stride: int,
                       t_kernel: int, std: bool = False) -> None:

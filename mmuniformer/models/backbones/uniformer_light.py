@@ -19,9 +19,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...registry import MODELS
-from ..layers import (ConvEmbed, GlobalBlock, LayerScale, PatchEmbed, embed_stride,
+from ...validation import check_bool
+from ..layers import (ConvEmbed, GlobalBlockBase, LayerScale, PatchEmbed, embed_stride,
                       map_to_tokens, tokens_to_map)
-from .base import UniFormerBase, resolve_arch
+from .base import UniFormerBase
 
 # Architecture table of the official light models (conv stem at stage 1 only).
 ARCH_ZOO_LIGHT: Dict[str, dict] = {
@@ -31,8 +32,21 @@ ARCH_ZOO_LIGHT: Dict[str, dict] = {
 ARCH_DEFAULTS_LIGHT = dict(mlp_ratio=3., layer_scale_stages=())
 
 
-class HourglassBlock(GlobalBlock):
+def check_keep_trade(keep_ratio: float, trade_off: float) -> None:
+    """``keep_ratio`` in (0, 1] and ``trade_off`` in [0, 1]."""
+    if isinstance(keep_ratio, bool) or not isinstance(keep_ratio, (int, float)) or \
+            not 0 < keep_ratio <= 1:
+        raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio!r}')
+    if isinstance(trade_off, bool) or not isinstance(trade_off, (int, float)) or \
+            not 0 <= trade_off <= 1:
+        raise ValueError(f'trade_off must be in [0, 1], got {trade_off!r}')
+
+
+class HourglassBlock(GlobalBlockBase):
     """Hourglass global block ("EvoSABlock") on a map ``(B, C, *S)`` plus a score token.
+
+    Built on the parts of a global block (:class:`~mmuniformer.models.layers.GlobalBlockBase`:
+    DPE, LN + MHSA, LN + MLP, same module names) with its own ``forward`` signature.
 
     ``keep_ratio == 1``: the score token and all patch tokens go through attention
     and MLP, as a global block. ``keep_ratio < 1``: the ``int(N * keep_ratio)``
@@ -58,7 +72,7 @@ class HourglassBlock(GlobalBlock):
             scale ``ls3`` (the official image models' ``gamma_3``); False adds the
             branch outputs already scaled by ``ls1``/``ls2`` (the official video
             models, which have no ``gamma_3``).
-        Others as :class:`GlobalBlock`.
+        Others as :class:`~mmuniformer.models.layers.GlobalBlockBase`.
     """
 
     def __init__(self,
@@ -69,11 +83,9 @@ class HourglassBlock(GlobalBlock):
                  separate_fast_scale: bool = True,
                  **kwargs: Any) -> None:
         kwargs.setdefault('mlp_ratio', 3.)
+        check_keep_trade(keep_ratio, trade_off)
+        check_bool(separate_fast_scale=separate_fast_scale)
         super().__init__(dim, num_heads, **kwargs)
-        if not 0 < keep_ratio <= 1:
-            raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
-        if not 0 <= trade_off <= 1:
-            raise ValueError(f'trade_off must be in [0, 1], got {trade_off}')
         self.keep_ratio = keep_ratio
         self.trade_off = trade_off
         self.separate_fast_scale = separate_fast_scale
@@ -91,14 +103,13 @@ class HourglassBlock(GlobalBlock):
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x`` ``(B, C, *S)``, ``score_token`` ``(B, 1, C)``, ``scores`` ``(B, prod(S))``
         or None (first block) -> the same three, updated."""
-        x = x + self.pos_embed(x)
+        x = self.add_position(x)
         size = x.shape[2:]
         tokens = map_to_tokens(x)
         if self.keep_ratio >= 1:
             seq = torch.cat([score_token, tokens], dim=1)
             out, row = self.attn(self.norm1(seq), return_first_row=True)
-            seq = seq + self.drop_path(self.ls1(out))
-            seq = seq + self.drop_path(self.ls2(self.mlp(self.norm2(seq))))
+            seq = self.add_mlp(seq + self.drop_path(self.ls1(out)))
             # the slice without the score token, copied to a channels-last map for the next block
             return (tokens_to_map(seq[:, 1:].contiguous(), size), seq[:, :1],
                     self._blend(scores, row))
@@ -183,6 +194,8 @@ class UniFormerLight(UniFormerBase):
 
     min_size_hint = 'H, W >= 29'
     arch_zoo = ARCH_ZOO_LIGHT
+    arch_defaults = ARCH_DEFAULTS_LIGHT
+    min_depths = (0, 0, 1, 1)
 
     def __init__(self,
                  arch: Union[str, dict] = 'xxs',
@@ -190,17 +203,14 @@ class UniFormerLight(UniFormerBase):
                  keep_ratio: float = 0.5,
                  trade_off: float = 0.5,
                  **kwargs: Any) -> None:
-        super().__init__(
-            resolve_arch(arch, ARCH_ZOO_LIGHT, ARCH_DEFAULTS_LIGHT, 'UniFormerLight',
-                         min_depths=(0, 0, 1, 1)), video_options={}, **kwargs)
+        super().__init__(arch, video_options={}, **kwargs)
         arch, ndim = self.arch, self.ndim
-        if not 0 < keep_ratio <= 1:
-            raise ValueError(f'keep_ratio must be in (0, 1], got {keep_ratio}')
-        if not 0 <= trade_off <= 1:
-            raise ValueError(f'trade_off must be in [0, 1], got {trade_off}')
+        check_keep_trade(keep_ratio, trade_off)
+        check_bool(out_score_token=out_score_token)
         if not self.out_tuple and out_score_token:
             raise ValueError('out_tuple=False returns one tensor: it needs out_score_token=False')
         self.out_score_token = out_score_token
+        self.keep_ratio, self.trade_off = keep_ratio, trade_off
         dims = arch['embed_dims']
 
         stem_strides = [2, 2] if ndim == 2 else [(1, 2, 2), (self.temporal_stride, 2, 2)]
@@ -214,18 +224,19 @@ class UniFormerLight(UniFormerBase):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[2]))
         self.cls_upsample = nn.Linear(dims[2], dims[3])
         self.pos_drop = nn.Dropout(self.drop_rate)
-
-        def make_global(i: int, j: int, dim: int, common: dict) -> nn.Module:
-            first = i == 2 and j == 0  # the first stage-3 block keeps all tokens and sets scores
-            return HourglassBlock(
-                dim, dim // arch['head_dim'], keep_ratio=1. if first else keep_ratio,
-                trade_off=1. if first else trade_off, separate_fast_scale=ndim == 2, **common)
-
-        self._build_stages(make_global)
+        self._build_stages()
         self._build_out_norms()
         if out_score_token:
             self.norm_cls = nn.LayerNorm(dims[-1])  # torch default eps, as the official model
         self._freeze_stages()
+
+    def _global_block(self, stage: int, index: int, dim: int, common: dict) -> nn.Module:
+        """An hourglass block; the first of stage 3 keeps all tokens and sets the scores."""
+        first = stage == 2 and index == 0
+        return HourglassBlock(
+            dim, dim // self.arch['head_dim'], keep_ratio=1. if first else self.keep_ratio,
+            trade_off=1. if first else self.trade_off, separate_fast_scale=self.ndim == 2,
+            **common)
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """``(B, C, H, W)`` or ``(B, C, T, H, W)`` -> the maps of ``out_indices``, each

@@ -7,6 +7,7 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.structures import DataSample
 
 from ...registry import MODELS
+from ...validation import check_bool, check_positive
 
 
 def sample_mix_box(h: int, w: int, lam: float, ratio: int = 8,
@@ -55,6 +56,8 @@ class TokenLabelClassifier(ImageClassifier):
     """
 
     def __init__(self, mix_token: bool = True, mix_beta: float = 1.0, **kwargs) -> None:
+        check_bool(mix_token=mix_token)
+        check_positive(mix_beta=mix_beta)
         super().__init__(**kwargs)
         self.mix_token = mix_token
         self.mix_beta = mix_beta

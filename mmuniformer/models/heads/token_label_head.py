@@ -9,6 +9,7 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.structures import DataSample
 
 from ...registry import MODELS
+from ...validation import check_bool, check_non_negative, check_positive_int, check_rate
 from ..layers import map_to_tokens
 
 
@@ -66,6 +67,11 @@ class TokenLabelClsHead(ClsHead):
                  use_ground_truth: bool = False,
                  init_cfg: Optional[dict] = dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
                  **kwargs) -> None:
+        check_positive_int(num_classes=num_classes, in_channels=in_channels)
+        check_non_negative(dense_weight=dense_weight, cls_weight=cls_weight,
+                           aux_infer_weight=aux_infer_weight)
+        check_rate(label_smooth_val=label_smooth_val)
+        check_bool(use_ground_truth=use_ground_truth)
         super().__init__(init_cfg=init_cfg, **kwargs)
         self.num_classes = num_classes
         self.dense_weight = dense_weight

@@ -8,6 +8,7 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.structures import DataSample
 
 from ...registry import MODELS
+from ...validation import check_number_pair, check_positive_int
 
 
 @MODELS.register_module()
@@ -38,13 +39,12 @@ class UniFormerLightClsHead(ClsHead):
                  cal_acc: bool = False,
                  init_cfg: Optional[dict] = dict(type='TruncNormal', layer='Linear', std=.02,
                                                  bias=0.)) -> None:
+        check_positive_int(num_classes=num_classes, in_channels=in_channels)
+        self.loss_weights = check_number_pair('loss_weights', loss_weights,
+                                              'weights (pooled map, score token)')
         super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
-        if len(loss_weights) != 2:
-            raise ValueError(f'loss_weights takes two weights (pooled, score token), got '
-                             f'{loss_weights}')
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.loss_weights = tuple(float(w) for w in loss_weights)
         self.fc = nn.Linear(in_channels, num_classes)
         self.score_fc = nn.Linear(in_channels, num_classes)
 

@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 
+from ...validation import check_positive, check_positive_int, check_rate
 from . import inference as ik
 from .tokens import (map_to_tokens, temporal_to_frame_tokens, tokens_to_map, video_to_frame_tokens,
                      video_to_temporal_tokens)
@@ -82,13 +83,24 @@ def pointwise_conv_nd(ndim: int) -> type:
     return _POINTWISE[ndim]
 
 
-def _ntuple(value: Union[int, Sequence[int]], ndim: int) -> Tuple[int, ...]:
-    if isinstance(value, int):
+def _ntuple(value: Union[int, Sequence[int]], ndim: int, name: str = 'value'
+            ) -> Tuple[int, ...]:
+    """``value`` as ``ndim`` ints (an int is repeated); ``ValueError`` naming ``name``."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return (value, ) * ndim
-    value = tuple(value)
-    if len(value) != ndim:
-        raise ValueError(f'expected {ndim} values, got {value}')
+    value = tuple(value) if isinstance(value, (list, tuple)) else (value, )
+    if len(value) != ndim or not all(isinstance(v, int) and not isinstance(v, bool)
+                                     for v in value):
+        raise ValueError(f'{name} takes an int or {ndim} ints (one per dim), got {value}')
     return value
+
+
+def _odd_kernel(value: Union[int, Sequence[int]], ndim: int, name: str) -> Tuple[int, ...]:
+    """A depth-wise kernel with 'same' padding: ``ndim`` odd positive ints."""
+    kernel = _ntuple(value, ndim, name)
+    if any(k < 1 or k % 2 == 0 for k in kernel):
+        raise ValueError(f'{name} must be odd positive ints (same-size padding), got {kernel}')
+    return kernel
 
 
 class LayerScale(nn.Module):
@@ -100,6 +112,8 @@ class LayerScale(nn.Module):
 
     def __init__(self, dim: int, init_value: float, channels_last: bool) -> None:
         super().__init__()
+        check_positive_int(dim=dim)
+        check_positive(layer_scale=init_value)
         self.weight = nn.Parameter(torch.full((dim, ), float(init_value)))
         self.channels_last = channels_last
 
@@ -114,6 +128,8 @@ class ConvMlp(nn.Module):
 
     def __init__(self, dim: int, hidden_dim: int, ndim: int = 2, drop: float = 0.) -> None:
         super().__init__()
+        check_positive_int(dim=dim, hidden_dim=hidden_dim)
+        check_rate(drop=drop)
         pointwise = pointwise_conv_nd(ndim)
         self.fc1 = pointwise(dim, hidden_dim)
         self.act = nn.GELU()
@@ -126,18 +142,22 @@ class ConvMlp(nn.Module):
 
 class Mlp(nn.Module):
     """Token MLP on ``(B, N, C)``: fc1 -> GELU -> fc2 (fused kernels in inference,
-    :mod:`.inference`)."""
+    :mod:`.inference`, unless ``fused`` is False: :mod:`.fused`)."""
+
+    fused_kind = 'inference'
 
     def __init__(self, dim: int, hidden_dim: int, drop: float = 0.) -> None:
         super().__init__()
+        check_positive_int(dim=dim, hidden_dim=hidden_dim)
+        check_rate(drop=drop)
         self.fc1 = nn.Linear(dim, hidden_dim)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dim, dim)
         self.drop = nn.Dropout(drop)
-        self.inference_kernels = True  # False: always the plain path
+        self.fused = True  # False: always the plain path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.inference_kernels and ik.inference_kernels_apply(x) and x.is_contiguous():
+        if self.fused and ik.inference_kernels_apply(x) and x.is_contiguous():
             hidden = ik.linear(x, self.fc1.weight, self.fc1.bias, gelu=True)
             return ik.linear(hidden, self.fc2.weight, self.fc2.bias)
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
@@ -146,9 +166,9 @@ class Mlp(nn.Module):
 class Attention(nn.Module):
     """Multi-head self-attention on tokens ``(B, N, C)``.
 
-    Uses ``F.scaled_dot_product_attention`` unless ``use_sdpa`` is False, in which
-    case the explicit ``softmax(q k^T * scale) v`` path runs (the reference the
-    tests compare against).
+    Uses ``F.scaled_dot_product_attention`` while ``fused`` is True (``use_sdpa``;
+    switched for whole models by :mod:`.fused`), else the explicit
+    ``softmax(q k^T * scale) v`` path (the reference the tests compare against).
 
     Args:
         dim: token width ``C``.
@@ -156,12 +176,14 @@ class Attention(nn.Module):
         qkv_bias: bias on the qkv projection.
         attn_drop: dropout on the attention weights (training only).
         proj_drop: dropout after the output projection.
-        use_sdpa: use the fused kernel.
+        use_sdpa: the initial ``fused`` flag: use the fused kernel.
         fp32: compute ``softmax(q k^T) v`` (and the score row) in float32 with autocast
             off, from float32 copies of q, k, v, as the official ``_fp32`` light video
             models do against overflow under mixed precision; the projections still
             follow autocast.
     """
+
+    fused_kind = 'attention'
 
     def __init__(self,
                  dim: int,
@@ -172,13 +194,15 @@ class Attention(nn.Module):
                  use_sdpa: bool = True,
                  fp32: bool = False) -> None:
         super().__init__()
+        check_positive_int(dim=dim, num_heads=num_heads)
         if dim % num_heads:
             raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+        check_rate(attn_drop=attn_drop, proj_drop=proj_drop)
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.scale = self.head_dim**-0.5
         self.attn_drop = attn_drop
-        self.use_sdpa = use_sdpa
+        self.fused = use_sdpa
         self.fp32 = fp32
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
@@ -206,7 +230,7 @@ class Attention(nn.Module):
             if self.fp32:
                 q, k, v = q.float(), k.float(), v.float()
             drop = self.attn_drop if self.training else 0.
-            if self.use_sdpa:
+            if self.fused:
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
                 if return_first_row:  # the fused kernel does not return the weights
                     row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
@@ -228,8 +252,8 @@ class LocalBlock(nn.Module):
     (the backbones' layout) the 1x1 convolutions are matmuls without layout copies
     (:class:`PointwiseConv2d`); channels-first maps run through the convolutions. In
     evaluation without autograd, on a channels-last float32 map, the same function runs
-    through folded, fused kernels (:meth:`_forward_inference`) unless
-    ``inference_kernels`` is set to False.
+    through folded, fused kernels (:meth:`_forward_inference`) unless ``fused`` is False
+    (:mod:`.fused`).
 
     Args:
         dim: channels.
@@ -240,6 +264,8 @@ class LocalBlock(nn.Module):
         dpe_kernel: depthwise kernel of the dynamic position embedding.
         local_kernel: depthwise kernel of the local relation aggregator.
     """
+
+    fused_kind = 'inference'
 
     def __init__(self,
                  dim: int,
@@ -252,8 +278,11 @@ class LocalBlock(nn.Module):
                  local_kernel: Union[int, Sequence[int]] = 5) -> None:
         super().__init__()
         conv = conv_nd(ndim)
-        dpe_kernel = _ntuple(dpe_kernel, ndim)
-        local_kernel = _ntuple(local_kernel, ndim)
+        check_positive_int(dim=dim)
+        check_positive(mlp_ratio=mlp_ratio)
+        check_rate(drop_path=drop_path)
+        dpe_kernel = _odd_kernel(dpe_kernel, ndim, 'dpe_kernel')
+        local_kernel = _odd_kernel(local_kernel, ndim, 'local_kernel')
         self.pos_embed = conv(dim, dim, dpe_kernel, padding=tuple(k // 2 for k in dpe_kernel), groups=dim)
         self.norm1 = bn_nd(ndim)(dim)
         self.conv1 = pointwise_conv_nd(ndim)(dim, dim)
@@ -264,7 +293,7 @@ class LocalBlock(nn.Module):
         self.mlp = ConvMlp(dim, int(dim * mlp_ratio), ndim, drop)
         self.ls1 = LayerScale(dim, layer_scale, False) if layer_scale is not None else nn.Identity()
         self.ls2 = LayerScale(dim, layer_scale, False) if layer_scale is not None else nn.Identity()
-        self.inference_kernels = True
+        self.fused = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._inference_kernels_apply(x):
@@ -275,7 +304,7 @@ class LocalBlock(nn.Module):
 
     def _inference_kernels_apply(self, x: torch.Tensor) -> bool:
         fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
-        return (self.inference_kernels and ik.inference_kernels_apply(x)
+        return (self.fused and ik.inference_kernels_apply(x)
                 and x.is_contiguous(memory_format=fmt)
                 and ik.uses_running_stats(self.norm1) and ik.uses_running_stats(self.norm2))
 
@@ -313,25 +342,43 @@ def window_reverse(windows: torch.Tensor, window_size: int, h: int, w: int) -> t
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, h, w, c)
 
 
-class GlobalBlock(nn.Module):
-    """Global MHRA block ("SABlock") on ``(B, C, *S)``.
+#: ``GlobalBlock(eval_window_size=SAME_WINDOW)``: the same window in training and test
+SAME_WINDOW = 'same'
 
-    ``x + DPE(x)``, flatten to tokens, ``x + MHSA(LN(x))``, ``x + MLP(LN(x))``.
-    With ``window_size`` (2-D only) attention runs in non-overlapping windows; the
-    map is zero-padded (after the first LayerNorm) to a multiple of the window,
-    without masking, and cropped back, as in the official dense-task models.
+
+def _check_window(name: str, window: Optional[int], ndim: int) -> Optional[int]:
+    """A window side: None (global attention) or a positive int, 2-D only."""
+    if window is None:
+        return None
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f'{name} must be a positive int, got {window!r} (None: global '
+                         'attention)')
+    if ndim != 2:
+        raise ValueError(f'{name}={window}: window attention is implemented for 2-D inputs '
+                         f'(ndim=2) only, got ndim={ndim}')
+    return window
+
+
+class GlobalBlockBase(nn.Module):
+    """The parts of a global MHRA block on ``(B, C, *S)`` and its residual steps:
+    ``x + DPE(x)`` (:meth:`add_position`), ``LN -> MHSA`` and ``LN -> MLP`` on tokens
+    ``(B, N, C)``, each with drop path and optional layer scale. The blocks built on it
+    (:class:`GlobalBlock`, :class:`SplitGlobalBlock`, the light models' hourglass block)
+    define their own ``forward``; the module names follow the official release.
 
     Args:
         dim: channels.
-        num_heads: attention heads.
-        mlp_ratio: hidden width of the MLP as a multiple of ``dim``.
+        num_heads: attention heads (``dim`` divisible by it).
+        mlp_ratio: hidden width of the MLP as a multiple of ``dim`` (> 0).
         qkv_bias: bias on the qkv projection.
-        drop_path: stochastic-depth rate.
-        layer_scale: initial value of the per-channel scales, or None.
-        window_size: window side for windowed attention, or None for global.
-        ndim: 2 (images) or 3 (video).
-        use_sdpa: fused attention kernel instead of the explicit softmax path.
+        drop / attn_drop / drop_path: dropout, attention dropout and stochastic-depth
+            rates, each in [0, 1).
+        layer_scale: initial value (> 0) of the per-channel scales, or None for none.
+        use_sdpa: the attention's initial ``fused`` flag (:mod:`.fused`).
         attn_fp32: attention in float32 under autocast (:class:`Attention` ``fp32``).
+        ndim: 2 (images) or 3 (video).
+        dpe_kernel: depth-wise kernel of the dynamic position embedding (odd).
+        norm_eps: LayerNorm eps.
     """
 
     def __init__(self,
@@ -343,20 +390,15 @@ class GlobalBlock(nn.Module):
                  attn_drop: float = 0.,
                  drop_path: float = 0.,
                  layer_scale: Optional[float] = None,
-                 window_size: Optional[int] = None,
+                 use_sdpa: bool = True,
+                 attn_fp32: bool = False,
                  ndim: int = 2,
                  dpe_kernel: Union[int, Sequence[int]] = 3,
-                 norm_eps: float = 1e-6,
-                 use_sdpa: bool = True,
-                 attn_fp32: bool = False) -> None:
+                 norm_eps: float = 1e-6) -> None:
         super().__init__()
-        if window_size is not None:
-            if ndim != 2:
-                raise ValueError('window attention is implemented for 2-D inputs only')
-            if not isinstance(window_size, int) or window_size < 1:
-                raise ValueError(f'window_size must be a positive int, got {window_size!r}')
-        self.window_size = window_size
-        dpe_kernel = _ntuple(dpe_kernel, ndim)
+        check_positive(mlp_ratio=mlp_ratio, norm_eps=norm_eps)
+        check_rate(drop_path=drop_path)
+        dpe_kernel = _odd_kernel(dpe_kernel, ndim, 'dpe_kernel')
         self.pos_embed = conv_nd(ndim)(
             dim, dim, dpe_kernel, padding=tuple(k // 2 for k in dpe_kernel), groups=dim)
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
@@ -367,10 +409,54 @@ class GlobalBlock(nn.Module):
         self.ls1 = LayerScale(dim, layer_scale, True) if layer_scale is not None else nn.Identity()
         self.ls2 = LayerScale(dim, layer_scale, True) if layer_scale is not None else nn.Identity()
 
-    def _window_attn(self, x: torch.Tensor, size: Tuple[int, ...]) -> torch.Tensor:
-        """Windowed attention on normalised tokens ``(B, H*W, C)``."""
+    def add_position(self, x: torch.Tensor) -> torch.Tensor:
+        """``x + DPE(x)`` on ``(B, C, *S)``."""
+        return x + self.pos_embed(x)
+
+    def add_mlp(self, x: torch.Tensor) -> torch.Tensor:
+        """``x + drop_path(ls2(MLP(LN(x))))`` on tokens ``(B, N, C)``."""
+        return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
+
+
+class GlobalBlock(GlobalBlockBase):
+    """Global MHRA block ("SABlock") on ``(B, C, *S)``.
+
+    ``x + DPE(x)``, flatten to tokens, ``x + MHSA(LN(x))``, ``x + MLP(LN(x))``.
+    With a window (2-D only) attention runs in non-overlapping windows; the map is
+    zero-padded (after the first LayerNorm) to a multiple of the window, without masking,
+    and cropped back, as in the official dense-task models. The block holds its training
+    and its test window and uses the one of its mode (``self.training``): the same weights
+    serve both, as the paper's segmentation models trained global and tested windowed.
+
+    Args:
+        window_size: window side in training, or None for global attention.
+        eval_window_size: window side in evaluation (None: global); default the same as
+            ``window_size``.
+        **kwargs: the arguments of :class:`GlobalBlockBase` (``mlp_ratio``, rates,
+            ``layer_scale``, ``ndim``, ...).
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 window_size: Optional[int] = None,
+                 eval_window_size: Union[int, None, str] = SAME_WINDOW,
+                 **kwargs: Any) -> None:
+        ndim = kwargs.get('ndim', 2)
+        train_window = _check_window('window_size', window_size, ndim)
+        eval_window = (train_window if eval_window_size == SAME_WINDOW else
+                       _check_window('eval_window_size', eval_window_size, ndim))
+        super().__init__(dim, num_heads, **kwargs)
+        self.train_window_size, self.eval_window_size = train_window, eval_window
+
+    @property
+    def window_size(self) -> Optional[int]:
+        """The window of the current mode (None: global attention)."""
+        return self.train_window_size if self.training else self.eval_window_size
+
+    def _window_attn(self, x: torch.Tensor, size: Tuple[int, ...], ws: int) -> torch.Tensor:
+        """Attention in ``ws x ws`` windows on normalised tokens ``(B, H*W, C)``."""
         h, w = size
-        ws = self.window_size
         x = x.view(x.shape[0], h, w, -1)
         pad_b, pad_r = (ws - h % ws) % ws, (ws - w % ws) % ws
         x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
@@ -379,15 +465,16 @@ class GlobalBlock(nn.Module):
         return x[:, :h, :w].reshape(x.shape[0], h * w, -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.pos_embed(x)
+        """``(B, C, *S) -> (B, C, *S)``."""
+        x = self.add_position(x)
         size = x.shape[2:]
         x = map_to_tokens(x)
-        if self.window_size is None:
+        window = self.window_size
+        if window is None:
             x = x + self.drop_path(self.ls1(self.attn(self.norm1(x))))
         else:
-            x = x + self.drop_path(self.ls1(self._window_attn(self.norm1(x), size)))
-        x = x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
-        return tokens_to_map(x, size)
+            x = x + self.drop_path(self.ls1(self._window_attn(self.norm1(x), size, window)))
+        return tokens_to_map(self.add_mlp(x), size)
 
 
 class SplitGlobalBlock(GlobalBlock):
@@ -407,7 +494,8 @@ class SplitGlobalBlock(GlobalBlock):
         if ndim != 3:
             raise ValueError(f'split (divided space-time) attention needs video inputs (ndim=3), '
                              f'got ndim={ndim}')
-        if kwargs.get('window_size') is not None:
+        windows = (kwargs.get('window_size'), kwargs.get('eval_window_size', SAME_WINDOW))
+        if windows[0] is not None or windows[1] not in (None, SAME_WINDOW):
             raise ValueError('split (divided space-time) attention has no windows')
         super().__init__(dim, num_heads, ndim=ndim, **kwargs)
         self.t_norm = nn.LayerNorm(dim, eps=self.norm1.eps)
@@ -425,12 +513,11 @@ class SplitGlobalBlock(GlobalBlock):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, T, H, W) -> (B, C, T, H, W)``."""
-        x = x + self.pos_embed(x)
+        x = self.add_position(x)
         b, _, t, h, w = x.shape
         u = video_to_temporal_tokens(x)  # (B*H*W, T, C)
         u = u + self.drop_path(self.t_attn(self.t_norm(u)))
         u = temporal_to_frame_tokens(u, b)  # (B*T, H*W, C)
         y = video_to_frame_tokens(x) + self.drop_path(self.ls1(self.attn(self.norm1(u))))
         y = y.reshape(b, t * h * w, -1)  # frame-major: the order of map_to_tokens
-        y = y + self.drop_path(self.ls2(self.mlp(self.norm2(y))))
-        return tokens_to_map(y, (t, h, w))
+        return tokens_to_map(self.add_mlp(y), (t, h, w))
