@@ -1,6 +1,10 @@
 """Inference helpers: the task libraries' inferencers built from mmuniformer configs."""
-from .inference import (SCOPE_TASKS, build_inferencer, config_task, load_config,
-                        register_mmpretrain_models)
+from .inference import (SCOPE_TASKS, BGRArrayInputs, build_inferencer, build_model,
+                        check_checkpoint, check_class_names, checkpoint_dataset_meta,
+                        config_task, dataset_meta_from_config, load_config,
+                        model_num_classes, read_class_names, register_mmpretrain_models)
 
-__all__ = ['SCOPE_TASKS', 'build_inferencer', 'config_task', 'load_config',
+__all__ = ['SCOPE_TASKS', 'BGRArrayInputs', 'build_inferencer', 'build_model',
+           'check_checkpoint', 'check_class_names', 'checkpoint_dataset_meta', 'config_task',
+           'dataset_meta_from_config', 'load_config', 'model_num_classes', 'read_class_names',
            'register_mmpretrain_models']
