@@ -1,7 +1,7 @@
 """Run a UniFormer model of any task on images (a video for video configs) and write pictures.
 
     python demo/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu] [--topk 5]
-        [--classes FILE] [--score-thr 0.3] [--opacity 0.5] [--bbox X1 Y1 X2 Y2 ...]
+        [--classes FILE] [--score-thr 0.3] [--opacity 0.5] [--bbox X1 Y1 X2 Y2 ...] [--kpt-thr 0.3]
         [--fps 8] [--cfg-options ...]
 
 INPUT is an image, a folder of images (OUT is then a folder: one picture per image, named
@@ -15,7 +15,7 @@ The task follows the config's ``default_scope``; each task runs its library's ow
 * det (mmdet ``DetInferencer``): boxes, labels and instance masks above ``--score-thr``;
 * seg (mmseg ``MMSegInferencer``): the class map blended over the image (``--opacity``);
 * pose (mmpose ``MMPoseInferencer``'s model and visualizer, top-down): the skeletons in the
-  ``--bbox`` boxes (default the whole image).
+  ``--bbox`` boxes (default the whole image), keypoints scored ``--kpt-thr`` or more.
 
 The checkpoint must fit the config's model (an official release is refused with the converter
 command). Class names: ``--classes`` (one name per line, one per model class), else the
@@ -127,8 +127,8 @@ def check_boxes(bboxes: Sequence[Sequence[float]], shape: Sequence[int]) -> None
             raise ValueError(f'--bbox {text} lies outside the {width}x{height} image')
 
 
-def demo_pose(inferencer: Any, path: str, out: str,
-              bboxes: Optional[List[List[float]]]) -> Dict[str, Any]:
+def demo_pose(inferencer: Any, path: str, out: str, bboxes: Optional[List[List[float]]],
+              kpt_thr: float = 0.3) -> Dict[str, Any]:
     """Top-down pose in the given boxes (default the whole image) with the inferencer's model
     and visualizer (mmpose 1.3's ``MMPoseInferencer`` takes boxes from a detector only, so the
     boxes go through mmpose's ``inference_topdown``)."""
@@ -145,7 +145,7 @@ def demo_pose(inferencer: Any, path: str, out: str,
                                 np.array(boxes, dtype=np.float32))
     visualizer = inferencer.inferencer.visualizer
     visualizer.add_datasample('pose', big[..., ::-1], merge_data_samples(samples),
-                              draw_gt=False, draw_bbox=True, show=False)
+                              draw_gt=False, draw_bbox=True, show=False, kpt_thr=kpt_thr)
     mmcv.imwrite(visualizer.get_image()[..., ::-1], out)
     return dict(task='pose', num_instances=len(samples), boxes=boxes,
                 keypoints=[s.pred_instances.keypoints[0] for s in samples])
@@ -169,6 +169,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--classes', help='class names, one per line (one per model class)')
     parser.add_argument('--score-thr', type=float, default=0.3, help='det: lowest score drawn')
     parser.add_argument('--opacity', type=float, default=0.5, help='seg: class map opacity')
+    parser.add_argument('--kpt-thr', type=float, default=0.3,
+                        help='pose: lowest keypoint score drawn')
     parser.add_argument('--fps', type=float, default=8., help='video: frames per second')
     parser.add_argument('--bbox', type=float, nargs=4, action='append', default=None,
                         metavar=('X1', 'Y1', 'X2', 'Y2'), help='pose: a person box (repeat)')
@@ -183,6 +185,7 @@ def _check_args(args: argparse.Namespace, task: str) -> List[str]:
         raise ValueError(f'--topk must be >= 1, got {args.topk}')
     _in_range('--score-thr', args.score_thr, 0., 1.)
     _in_range('--opacity', args.opacity, 0., 1.)
+    _in_range('--kpt-thr', args.kpt_thr, 0., 1.)
     if not (np.isfinite(args.fps) and args.fps > 0):
         raise ValueError(f'--fps must be > 0, got {args.fps:g}')
     if args.bbox and task != 'pose':
@@ -235,7 +238,7 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             elif task == 'seg':
                 outputs[out] = demo_seg(inferencer, path, out, args.opacity)
             else:
-                outputs[out] = demo_pose(inferencer, path, out, args.bbox)
+                outputs[out] = demo_pose(inferencer, path, out, args.bbox, args.kpt_thr)
     except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f'error: {err}')
     return dict(task=task, outputs=outputs) if folder else outputs[args.out]

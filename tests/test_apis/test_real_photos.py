@@ -159,10 +159,13 @@ def test_pose_picture_keeps_the_photo_outside_the_box(files, tmp_path):
     out = tmp_path / 'pose_astronaut.png'
     box = [150, 40, 330, 300]
     summary = DEMO.run([CONFIGS['pose'], ckpts['pose'], photos['astronaut'], '--out', str(out),
-                        '--bbox', *map(str, box)])
+                        '--bbox', *map(str, box), '--kpt-thr', '0'])  # untrained: low scores
     _keep(out)
     picture, photo = cv2.imread(str(out)), cv2.imread(photos['astronaut'])
     assert picture.shape == photo.shape and summary['num_instances'] == 1
+    # all 17 keypoints drawn (kpt-thr 0): more than the box outline changed
+    drawn = (picture != photo).any(axis=2)
+    assert drawn.sum() > 2 * 2 * (box[2] - box[0] + box[3] - box[1]) + 17 * 20
     # keypoints lie in the box grown x1.25 and widened to the 96:128 input; radius 3 + lines
     w, h = box[2] - box[0], box[3] - box[1]
     w, h = max(w, h * 0.75) * 1.25, max(h, w / 0.75) * 1.25
