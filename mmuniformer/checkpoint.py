@@ -582,7 +582,8 @@ def load_checkpoint_file(path: str, map_location: str = 'cpu') -> dict:
             checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         text = str(err)
-        detail = re.search(r'(?:WeightsUnpickler error: )?(Unsupported (?:global|class)[^\n.]*|'
+        detail = re.search(r'(?:WeightsUnpickler error: )?(Unsupported (?:global|class): '
+                           r'(?:GLOBAL )?[\w.]+|'
                            r'[^\n]*is not allowed[^\n]*|Trying to call reduce[^\n]*)', text)
         if detail:
             raise ValueError(

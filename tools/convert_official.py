@@ -24,8 +24,9 @@ the keypoint meta for pose) of the config's dataset (ImageNet-1k, COCO, ADE20K, 
 keypoints, ...) or of ``--classes FILE`` (one name per line, one per model class; needed for
 the video datasets, whose mmaction2 classes read labels as numbers, e.g. mmaction2's
 ``tools/data/kinetics/label_map_k400.txt``), so that demos and inferencers draw the right
-names. SRC is read weights-only and checked; DST may not be SRC; a SRC that already fits the
-config's model is reported as converted and nothing is written.
+names. SRC is read weights-only and checked; DST may not be SRC; a SRC that this project wrote
+(this tool, ``mim train``, ``untrained_checkpoint.py``) and that fits the config's model is
+reported as converted and nothing is written.
 """
 import argparse
 import os.path as osp
@@ -75,7 +76,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         state = unwrap_state_dict(checkpoint)
     except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f'error: {err}')
-    if not fit_state_dict(state, model.state_dict()):
+    src_meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
+    ours = any(k in src_meta for k in ('converted_by', 'untrained', 'cfg', 'mmuniformer_version'))
+    if ours and not fit_state_dict(state, model.state_dict()):
         print(f'{args.src} is already converted: it fits the model of {args.config} as it is '
               f'({len(state)} tensors); nothing to do, {args.dst} not written')
         return

@@ -28,8 +28,7 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
-from mmuniformer.apis import (check_class_names, dataset_meta_from_config, load_config,
-                              read_class_names)
+from mmuniformer.apis import check_class_names, dataset_meta_from_config, read_class_names
 from mmuniformer.visualization import (default_target_layer, image_inputs, load_model,
                                        model_grad_cam, put_lines, read_image)
 
