@@ -144,3 +144,25 @@ def test_cam_picture_names_its_class(files, tmp_path):
     picture = cv2.imread(str(out))
     band = picture[:picture.shape[0] - 256]  # the title band above the 256-high panels
     assert band.shape[0] > 10 and band.max() > 200  # white text
+
+
+def test_mim_test_stops_on_an_unconverted_official_checkpoint(files, tmp_path):
+    """`mim test` (mmengine's Runner, non-strict load_from) used to report "Testing finished
+    successfully" on random weights; our backbone now refuses the file with the command."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import MIM
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]),
+               OMP_NUM_THREADS='1')
+    subprocess.run([sys.executable, osp.join(REPO, 'tools/data/make_shapes_cls.py'), '--out',
+                    'data/shapes_cls', '--num-train', '1', '--num-val', '1'], cwd=tmp_path,
+                   env=env, check=True, capture_output=True)
+    proc = subprocess.run(
+        [MIM, 'test', 'mmpretrain', CLS_QS, '--checkpoint', files['official'], '--cfg-options',
+         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and 'Testing finished successfully' not in out, out[-3000:]
+    assert 'convert it with: python tools/convert_official.py SRC DST --config CONFIG' in out
