@@ -484,11 +484,16 @@ def convert_to_model(checkpoint: dict, model: nn.Module, scope: str,
     out = OrderedDict((k, mapped.state.get(k, target[k])) for k in target)
     families: Dict[Tuple[str, str], int] = OrderedDict()
     for src, dst in mapped.renamed.items():
-        family = tuple(re.sub(r'\.\d+\.', '.*.', k) for k in (src, dst))
+        if dst == 'backbone.' + src:  # bare backbone keys moved under the model's backbone
+            family = ('KEY', 'backbone.KEY')
+        else:
+            family = tuple(re.sub(r'\.\d+\.', '.*.', k) for k in (src, dst))
         families[family] = families.get(family, 0) + 1
+    shown = [f'{s} -> {d} ({n})' for (s, d), n in list(families.items())[:8]]
+    more = len(families) - len(shown)
     print_log(f'mapped {len(official)} official tensors onto {type(model).__name__} ({scope}); '
-              f'{len(mapped.renamed)} renamed: ' +
-              ', '.join(f'{s} -> {d} ({n})' for (s, d), n in families.items()), logger=logger)
+              f'{len(mapped.renamed)} renamed: ' + ', '.join(shown)
+              + (f', ... {more} more families' if more else ''), logger=logger)
     return out
 
 
