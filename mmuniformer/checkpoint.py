@@ -27,7 +27,6 @@ from typing import (Any, Dict, Iterable, List, Mapping, Optional, Protocol, Tupl
 import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from .libraries import BY_SCOPE, LIBRARIES
 
@@ -459,7 +458,7 @@ def load_uniformer_checkpoint(model: nn.Module, filename: str, prefix: Optional[
         raise TypeError(f'load_uniformer_checkpoint loads UniFormer / UniFormerLight backbones, '
                         f'got {type(model).__name__}')
     logger = logger or MMLogger.get_current_instance()
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location, logger=logger)
+    checkpoint = load_checkpoint_file(filename, map_location=map_location)
     sd, report = prepare_backbone_state_dict(model.state_dict(), checkpoint, layout, prefix,
                                              strict, logger)
     model.load_state_dict(sd, strict=False)
@@ -514,9 +513,219 @@ def convert_to_model(checkpoint: dict, model: nn.Module, scope: str,
     out = OrderedDict((k, mapped.state.get(k, target[k])) for k in target)
     families: Dict[Tuple[str, str], int] = OrderedDict()
     for src, dst in mapped.renamed.items():
-        family = tuple(re.sub(r'\.\d+\.', '.*.', k) for k in (src, dst))
+        if dst == 'backbone.' + src:  # bare backbone keys moved under the model's backbone
+            family = ('KEY', 'backbone.KEY')
+        else:
+            family = tuple(re.sub(r'\.\d+\.', '.*.', k) for k in (src, dst))
         families[family] = families.get(family, 0) + 1
+    shown = [f'{s} -> {d} ({n})' for (s, d), n in list(families.items())[:8]]
+    more = len(families) - len(shown)
     print_log(f'mapped {len(official)} official tensors onto {type(model).__name__} ({scope}); '
-              f'{len(mapped.renamed)} renamed: ' +
-              ', '.join(f'{s} -> {d} ({n})' for (s, d), n in families.items()), logger=logger)
+              f'{len(mapped.renamed)} renamed: ' + ', '.join(shown)
+              + (f', ... {more} more families' if more else ''), logger=logger)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoint files: one checked, weights-only reader, and the "does this file fit" diagnosis
+# used by the converter, the demos, the inferencers and whole-model loads (load_from, mim test).
+# ---------------------------------------------------------------------------------------------
+
+#: command printed wherever an official checkpoint must be converted first
+CONVERT_COMMAND = 'python tools/convert_official.py SRC DST --config CONFIG'
+#: our whole-model head prefixes per library (after conversion), to name another task's file
+TASK_HEAD_PREFIXES: Tuple[Tuple[str, Tuple[str, ...]], ...] = tuple(
+    (lib.scope, lib.model_head_prefixes) for lib in LIBRARIES)
+#: what each scope's models are, for messages
+TASK_NAMES: Dict[str, str] = {lib.scope: lib.description for lib in LIBRARIES}
+
+
+def _file_kind(path: str, head: bytes) -> str:
+    """A short description of a file that is not a readable checkpoint, from its first bytes."""
+    if head.startswith(b'PK\x03\x04'):
+        return 'a zip archive (torch.save format)'
+    if head.startswith(b'\x80'):
+        return 'a pickle (legacy torch.save format)'
+    if head[8:9] == b'{' and head[9:10] == b'"':
+        return 'a safetensors file (load it with safetensors and save it with torch.save)'
+    if head.startswith((b'\x89PNG', b'\xff\xd8\xff', b'GIF8')):
+        return 'an image'
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError:
+        return f'binary data starting with {head[:8]!r}'
+    if all(c.isprintable() or c in '\r\n\t' for c in text):
+        return f'a text file starting with {text[:40]!r}'
+    return f'binary data starting with {head[:8]!r}'
+
+
+def load_checkpoint_file(path: str, map_location: str = 'cpu') -> dict:
+    """Read a checkpoint file with ``torch.load(weights_only=True)``, checked before and after.
+
+    Every checkpoint file the project reads goes through here. The allow-list is the one
+    mmengine's own checkpoints need (:func:`mmuniformer.compat.allow_mmengine_checkpoints`)
+    plus ``argparse.Namespace`` (the ``args`` that timm's saver stores in the official
+    image checkpoints); ``weights_only=True`` is passed explicitly, so
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` does not switch it off. Remote paths
+    (``https://...``) are fetched through mmengine's file backends first.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (or is a directory).
+        ValueError: the file is empty, not a torch checkpoint (text, image, ...), truncated
+            or damaged, holds objects weights-only loading refuses (a crafted pickle), or
+            holds something other than a dict. Every message names the file.
+    """
+    import argparse
+    import os
+    import pickle
+    import zipfile
+
+    from .compat import allow_mmengine_checkpoints
+    if '://' in str(path):
+        from mmengine.fileio import get_local_path
+        with get_local_path(str(path)) as local:
+            return load_checkpoint_file(local, map_location)
+    path = str(path)
+    if os.path.isdir(path):
+        raise FileNotFoundError(f'checkpoint {path!r} is a directory, not a file')
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ValueError(f'checkpoint {path!r} is empty (0 bytes)')
+    with open(path, 'rb') as f:
+        head = f.read(64)
+    if not head.startswith((b'PK\x03\x04', b'\x80')):
+        raise ValueError(f'checkpoint {path!r} ({size} bytes) is not a torch checkpoint: it is '
+                         f'{_file_kind(path, head)}')
+    if head.startswith(b'PK') and not zipfile.is_zipfile(path):
+        raise ValueError(f'checkpoint {path!r} ({size} bytes) is a truncated or damaged zip '
+                         'archive (torch.save format): its end (the zip directory) is missing; '
+                         'download or copy it again')
+    allow_mmengine_checkpoints()
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        text = str(err)
+        detail = re.search(r'(?:WeightsUnpickler error: )?(Unsupported (?:global|class): '
+                           r'(?:GLOBAL )?[\w.]+|'
+                           r'[^\n]*is not allowed[^\n]*|Trying to call reduce[^\n]*)', text)
+        if detail:
+            raise ValueError(
+                f'checkpoint {path!r} was refused: it holds Python objects that weights-only '
+                f'loading does not allow ({detail.group(1).strip()}). A checkpoint holds '
+                'tensors and plain metadata only; load it with torch.load(weights_only=False) '
+                'only if you trust its source, and save its state dict again.') from None
+        last = re.search(r'WeightsUnpickler error: ([^\n]*)', text)
+        msg = last.group(1) if last else (text.strip().splitlines() or ['UnpicklingError'])[0]
+        raise ValueError(f'checkpoint {path!r} ({size} bytes) is truncated or damaged: '
+                         f'{msg}') from None
+    except (EOFError, RuntimeError, IndexError, KeyError, zipfile.BadZipFile,
+            OSError) as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f'checkpoint {path!r} ({size} bytes) is truncated or damaged '
+                         f'({type(err).__name__}: {msg})') from None
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'checkpoint {path!r} holds a {type(checkpoint).__name__}, not a '
+                         'checkpoint dict (a state dict, or one under '
+                         "'state_dict' / 'model' / 'model_state')")
+    return checkpoint
+
+
+def checkpoint_task(checkpoint: dict, sd: Optional[StateDict] = None) -> Optional[str]:
+    """The library scope whose model a (whole-model) checkpoint holds: its ``meta['scope']``
+    (our tools), the ``default_scope`` of the config mmengine's runner saves in
+    ``meta['cfg']``, else its head keys. None when nothing tells."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
+    if meta.get('scope') in SCOPES[1:]:
+        return meta['scope']
+    match = re.search(r"default_scope\s*=\s*'(\w+)'", str(meta.get('cfg', '')))
+    if match and match.group(1) in SCOPES[1:]:
+        return match.group(1)
+    keys = list(sd if sd is not None else unwrap_state_dict(checkpoint))
+    for scope, prefixes in TASK_HEAD_PREFIXES:
+        if any(k.startswith(prefixes) for k in keys):
+            return scope
+    return None
+
+
+def is_official_layout(sd: StateDict) -> bool:
+    """True for the official release's layouts that our models cannot load as they are:
+    bare backbone keys (classification releases), official layer scales (``gamma_1``),
+    the light models' ``head_cls`` or the pose releases' ``keypoint_head``."""
+    bare = any(k.startswith(('patch_embed1.', 'blocks1.')) for k in sd)
+    return bare or any(re.search(r'\.gamma_\d$', k) for k in sd) or any(
+        k.startswith(('keypoint_head.', 'head_cls.')) for k in sd)
+
+
+def describe_misfit(checkpoint: dict, model: nn.Module, scope: str,
+                    path: str = 'SRC') -> Optional[str]:
+    """Why ``checkpoint`` (loaded) cannot be loaded into ``model`` (a whole model of library
+    ``scope``) as it is; None when every model tensor is there with its shape and nothing is
+    left over. The text says what the file is (official layout, another task, another
+    arch) and what to do (the converter command for official files)."""
+    try:
+        sd = unwrap_state_dict(checkpoint)
+    except ValueError as err:
+        return f'{path} holds no state dict: {err}'
+    own = model.state_dict()
+    report = fit_state_dict(sd, own)
+    if not report:
+        return None
+    what = TASK_NAMES.get(scope, scope)
+    lines = []
+    other = checkpoint_task(checkpoint, sd)
+    if is_official_layout(sd) or (other is None and not any(k.startswith('backbone.')
+                                                             for k in sd)):
+        lines.append(f'{path} is an official UniFormer checkpoint (official key layout), not '
+                     f'one of this model ({what}): convert it first with\n  '
+                     + CONVERT_COMMAND.replace('SRC', path))
+    elif other is not None and other != scope:
+        lines.append(f'{path} holds {TASK_NAMES[other]}, not {what}: use a config of that '
+                     "task, or start this model's backbone from it with init_cfg=dict("
+                     f"type='Pretrained', checkpoint='{path}') and train")
+    else:
+        backbone = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
+        model_backbone = getattr(model, 'backbone', None)
+        if backbone and model_backbone is not None and hasattr(model_backbone, 'arch_zoo'):
+            own_bb = {k[len('backbone.'):]: v for k, v in own.items()
+                      if k.startswith('backbone.')}
+            if fit_state_dict(backbone, own_bb):
+                lines.append(f'{path} holds another arch: ' + _arch_hint(model_backbone,
+                                                                          backbone))
+        if not lines:
+            lines.append(f'{path} does not fit this model, {what} (another config: other '
+                         'heads, class count or widths)')
+    lines += ['  ' + line for line in report.lines()]
+    return '\n'.join(lines)
+
+
+def check_backbone_state_dict(module: nn.Module, state_dict: StateDict, prefix: str) -> None:
+    """Refuse a whole-model load (``load_from``, ``mim test --checkpoint``, the inferencers)
+    whose backbone part does not fit: called by our backbones' ``_load_from_state_dict`` with
+    the keys under the backbone's ``prefix`` (e.g. ``backbone.``). A bare backbone
+    (``prefix=''``: ``init_cfg=Pretrained``, which maps official keys itself) is not checked.
+    Raises ``ValueError`` naming what the file holds and the converter command."""
+    if not prefix:
+        return
+    sub = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    own = {k: v for k, v in module.state_dict().items()}
+    if not sub:
+        raise ValueError(
+            f'the checkpoint has no {prefix}* tensors for the UniFormer backbone: it is not a '
+            'checkpoint of this model (an official classification release keeps the backbone '
+            f'keys bare, e.g. patch_embed1.*; convert it with: {CONVERT_COMMAND})')
+    if any(re.search(r'\.gamma_\d$', k) for k in sub):
+        raise ValueError(f'the checkpoint has official layer-scale keys ({prefix}*.gamma_1): it '
+                         f'is an official UniFormer release; convert it with: {CONVERT_COMMAND}')
+    unused = [k for k in sub if k not in own and OUT_NORM_KEYS.match(k)
+              and re.match(r'^norm[123]\.', k)]
+    if unused and all(f'norm{i}.weight' not in own for i in (1, 2, 3)) and 'norm4.weight' in own:
+        raise ValueError(f'the checkpoint has stage 1-3 LayerNorms ({prefix}norm1-3) that this '
+                         'pose backbone does not build: it is an official UniFormer pose '
+                         f'release; convert it with: {CONVERT_COMMAND}')
+    report = fit_state_dict(sub, own)
+    if report:
+        raise ValueError(f'the checkpoint does not fit the {type(module).__name__} at {prefix}* '
+                         f'({_arch_hint(module, sub)}):\n  ' + '\n  '.join(report.lines()))

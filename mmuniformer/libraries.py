@@ -16,8 +16,9 @@ import inspect
 import os.path as osp
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple
+from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -88,10 +89,28 @@ DET_META = Forward("model(inputs, data_samples, mode='tensor') with a synthetic 
                    _det_meta_forward, 'mode')
 
 
+class BGRArrayInputs:
+    """Mixin for mmpretrain's, mmdet's and mmseg's inferencers: their models read an array
+    input as BGR (as OpenCV loads it), but their ``visualize`` draws it as if it were RGB,
+    so every array input came out with red and blue swapped. Arrays are flipped to RGB for
+    drawing only; paths are drawn as before."""
+
+    def visualize(self, inputs: Sequence[Any], preds: Any, *args: Any, **kwargs: Any) -> Any:
+        inputs = [np.ascontiguousarray(x[..., ::-1]) if isinstance(x, np.ndarray) else x
+                  for x in inputs]
+        return super().visualize(inputs, preds, *args, **kwargs)
+
+
+def _with_bgr_arrays(inferencer_cls: type) -> type:
+    """``inferencer_cls`` with :class:`BGRArrayInputs` mixed in (same name and arguments)."""
+    return type(inferencer_cls.__name__, (BGRArrayInputs, inferencer_cls),
+                {'__doc__': inferencer_cls.__doc__, '__module__': __name__})
+
+
 def _cls_inferencer(cfg: Any, checkpoint: Optional[str], device: str, **kwargs: Any) -> Any:
     from mmpretrain.apis import ImageClassificationInferencer
-    return ImageClassificationInferencer(cfg, pretrained=checkpoint or False, device=device,
-                                         **kwargs)
+    return _with_bgr_arrays(ImageClassificationInferencer)(
+        cfg, pretrained=checkpoint or False, device=device, **kwargs)
 
 
 def _video_inferencer(cfg: Any, checkpoint: Optional[str], device: str, **kwargs: Any) -> Any:
@@ -101,12 +120,13 @@ def _video_inferencer(cfg: Any, checkpoint: Optional[str], device: str, **kwargs
 
 def _det_inferencer(cfg: Any, checkpoint: Optional[str], device: str, **kwargs: Any) -> Any:
     from mmdet.apis import DetInferencer
-    return DetInferencer(cfg, weights=checkpoint, device=device, show_progress=False, **kwargs)
+    return _with_bgr_arrays(DetInferencer)(cfg, weights=checkpoint, device=device,
+                                           show_progress=False, **kwargs)
 
 
 def _seg_inferencer(cfg: Any, checkpoint: Optional[str], device: str, **kwargs: Any) -> Any:
     from mmseg.apis import MMSegInferencer
-    return MMSegInferencer(cfg, weights=checkpoint, device=device, **kwargs)
+    return _with_bgr_arrays(MMSegInferencer)(cfg, weights=checkpoint, device=device, **kwargs)
 
 
 def _pose_inferencer(cfg: Any, checkpoint: Optional[str], device: str, **kwargs: Any) -> Any:
@@ -134,6 +154,9 @@ class Library:
         logits: the forward giving class logits ``(B, K)`` (classifiers / recognisers).
         export_part: what the ONNX exporter takes by default (``--part auto``).
         inferencer: ``fn(cfg, checkpoint, device, **kwargs)`` -> the library's inferencer.
+        model_head_prefixes: key prefixes of the heads of our whole models of this library
+            (after conversion), to tell another task's checkpoint.
+        description: what its models are, for messages.
     """
     scope: str
     package: str
@@ -147,6 +170,8 @@ class Library:
     logits: Optional[ForwardFn] = None
     export_part: str = 'backbone'
     inferencer: Optional[Callable[..., Any]] = None
+    model_head_prefixes: Tuple[str, ...] = ()
+    description: str = ''
 
     def script(self, kind: str) -> str:
         """Path of the packaged ``kind`` (``'train'``/``'test'``) script that ``mim`` runs,
@@ -171,7 +196,9 @@ LIBRARIES: Tuple[Library, ...] = (
                        ('head_cls.', 'head.score_fc.')),
         dense_checkpoint=False,
         logits=lambda m, x: _first(m(x, mode='tensor')),
-        export_part='classifier', inferencer=_cls_inferencer),
+        export_part='classifier', inferencer=_cls_inferencer,
+        model_head_prefixes=('head.fc.', 'head.aux_fc.', 'head.score_fc.'),
+        description='an image classifier (mmpretrain)'),
     Library(
         'mmaction', 'mmaction2', 'video',
         model_modules=('mmuniformer.models.video_heads', ),
@@ -180,19 +207,22 @@ LIBRARIES: Tuple[Library, ...] = (
         head_prefixes=(('head.', 'cls_head.fc_cls.'), ('head_cls.', 'cls_head.score_fc.'),
                        ('cls_head.', 'cls_head.')),
         dense_checkpoint=False, forwards=(CLIP_HEAD, CLIP_FEAT), logits=CLIP_HEAD.fn,
-        export_part='recognizer', inferencer=_video_inferencer),
+        export_part='recognizer', inferencer=_video_inferencer,
+        model_head_prefixes=('cls_head.', ), description='a video recognizer (mmaction2)'),
     Library(
         'mmdet', 'mmdet', 'det',
         # object_detection/ (mmdet 2.x): FPN, RPN and RoI heads are keyed as in mmdet 3.x
         head_prefixes=(('neck.', 'neck.'), ('rpn_head.', 'rpn_head.'),
                        ('roi_head.', 'roi_head.')),
-        forwards=(MODE_TENSOR, DET_META, EXTRACT_FEAT), inferencer=_det_inferencer),
+        forwards=(MODE_TENSOR, DET_META, EXTRACT_FEAT), inferencer=_det_inferencer,
+        model_head_prefixes=('rpn_head.', 'roi_head.'), description='a detector (mmdet)'),
     Library(
         'mmseg', 'mmsegmentation', 'seg',
         # semantic_segmentation/ (mmseg 0.x): keyed as in mmseg 1.x
         head_prefixes=(('neck.', 'neck.'), ('decode_head.', 'decode_head.'),
                        ('auxiliary_head.', 'auxiliary_head.')),
-        inferencer=_seg_inferencer),
+        inferencer=_seg_inferencer, model_head_prefixes=('decode_head.', 'auxiliary_head.'),
+        description='a segmentor (mmseg)'),
     Library(
         'mmpose', 'mmpose', 'pose',
         # pose_estimation/ (mmpose 0.x TopDownSimpleHead: ``deconv_layers.{0,1,3,4,6,7}``,
@@ -202,7 +232,9 @@ LIBRARIES: Tuple[Library, ...] = (
         # the pose backbones (official and mmpose's projects/uniformer) build the LayerNorms
         # of all four stages and feed only stage 4's (``norm4``) to the head
         unused_official_keys=re.compile(r'^backbone\.norm[123]\.'),
-        inferencer=_pose_inferencer),
+        inferencer=_pose_inferencer,
+        model_head_prefixes=('head.final_layer.', 'head.deconv_layers.', 'keypoint_head.'),
+        description='a pose estimator (mmpose)'),
 )
 #: scope -> row
 BY_SCOPE: Dict[str, Library] = {lib.scope: lib for lib in LIBRARIES}

@@ -107,7 +107,7 @@ def test_video_demo_writes_a_labelled_gif(files, tmp_path):
     assert summary['topk'][0] == int(ref.argmax())
     assert summary['labels'][0] == names[int(ref.argmax())]
     np.testing.assert_allclose(summary['scores'][0], ref.max(), rtol=1e-5)
-    with pytest.raises(ValueError, match='must end with .gif'):
+    with pytest.raises(SystemExit, match='must end with .gif or .mp4'):
         DEMO.run([CONFIGS['video'], ckpt, str(root / 'clip.mp4'), '--out', str(tmp_path / 'a.png')])
 
 
@@ -124,7 +124,7 @@ def test_det_demo_draws_boxes_and_masks(files, tmp_path):
     assert summary['masks_shape'] == (20, h, w)
     model = init_detector(CONFIGS['det'], ckpt, device='cpu',
                           cfg_options={'model.backbone.init_cfg': None})
-    ref = inference_detector(model, DEMO._enlarge(cv2.imread(str(root / 'image.png'))))
+    ref = inference_detector(model, DEMO.enlarge(cv2.imread(str(root / 'image.png'))))
     np.testing.assert_allclose(summary['bboxes'], ref.pred_instances.bboxes.numpy(), atol=1e-3)
 
 
@@ -136,7 +136,7 @@ def test_seg_demo_overlays_the_class_map(files, tmp_path):
     assert cv2.imread(str(out)).shape == (256, 384, 3)
     assert summary['pred_shape'] == (256, 384)
     model = init_model(CONFIGS['seg'], ckpt, device='cpu')
-    ref = inference_model(model, DEMO._enlarge(cv2.imread(str(root / 'image.png'))))
+    ref = inference_model(model, DEMO.enlarge(cv2.imread(str(root / 'image.png'))))
     np.testing.assert_array_equal(summary['pred'], ref.pred_sem_seg.data[0].numpy())
 
 
@@ -150,7 +150,7 @@ def test_pose_demo_draws_a_skeleton_per_box(files, tmp_path):
     assert summary['num_instances'] == 2
     assert [k.shape for k in summary['keypoints']] == [(17, 2), (17, 2)]
     model = init_model(DEMO.load_config(CONFIGS['pose']), ckpt, device='cpu')
-    big = DEMO._enlarge(cv2.imread(str(root / 'image.png')))
+    big = DEMO.enlarge(cv2.imread(str(root / 'image.png')))
     ref = inference_topdown(model, big, np.array(summary['boxes'], dtype=np.float32))
     for ours, sample in zip(summary['keypoints'], ref):
         np.testing.assert_allclose(ours, sample.pred_instances.keypoints[0], atol=1e-3)

@@ -83,6 +83,12 @@ else
   log "installing test tools and the ONNX exporter's checker"
   pip_install pytest pytest-xdist onnx onnxruntime
 fi
+# scikit-image: the real photographs (astronaut, coffee, chelsea) that the picture tests draw on
+# (tests/test_apis/test_real_photos.py); a test dependency only.
+if ! python -c "import skimage.data" 2>/dev/null; then
+  log "installing scikit-image (sample photographs for the picture tests)"
+  pip_install scikit-image
+fi
 
 # mmaction2 1.2.0's missing DRN localizer: drop the one import of the absent subpackage.
 python - <<'PY'

@@ -27,7 +27,7 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
 from mmuniformer.libraries import BY_SCOPE
-from mmuniformer.visualization import image_inputs, load_model, record_kept_tokens
+from mmuniformer.visualization import image_inputs, load_model, read_image, record_kept_tokens
 
 
 def draw_kept(picture: np.ndarray, mask: np.ndarray, dim: float = 0.25) -> np.ndarray:
@@ -62,18 +62,20 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     """Write the picture; returns ``records`` (one :class:`KeptTokens` per shrinking block)
     and ``logits``."""
     args = parse_args(argv)
-    if not osp.isfile(args.image):
-        raise SystemExit(f'image {args.image!r} is not a file')
-    model, cfg, scope = load_model(args.config, args.checkpoint, args.cfg_options, args.device)
-    if scope not in BY_SCOPE or BY_SCOPE[scope].task != 'cls':
-        raise SystemExit(f'visualize_tokens.py takes image classifier configs (mmpretrain); '
-                         f'{args.config} is a {scope} config')
+    if not 1 <= args.min_side <= 4096:
+        raise SystemExit(f'--min-side must be in [1, 4096], got {args.min_side}')
     try:
+        read_image(args.image)  # names the file if it is not a decodable image
+        model, cfg, scope = load_model(args.config, args.checkpoint, args.cfg_options,
+                                       args.device)
+        if scope not in BY_SCOPE or BY_SCOPE[scope].task != 'cls':
+            raise ValueError(f'visualize_tokens.py takes image classifier configs (mmpretrain); '
+                             f'{args.config} is a {scope} config')
         inputs, picture = image_inputs(model, cfg, args.image)
         with torch.no_grad(), record_kept_tokens(model) as records:
             logits = model(inputs.to(args.device), mode='tensor')
-    except ValueError as err:
-        raise SystemExit(str(err))
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f'error: {err}')
     scale = max(1, int(np.ceil(args.min_side / min(picture.shape[:2]))))
     big = cv2.resize(picture, (picture.shape[1] * scale, picture.shape[0] * scale),
                      interpolation=cv2.INTER_LINEAR)

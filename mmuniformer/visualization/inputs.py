@@ -9,13 +9,23 @@ import torch.nn as nn
 def load_model(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None,
                device: str = 'cpu') -> Tuple[nn.Module, Any, str]:
     """``(model, cfg, scope)``: the config's model (its library's registry, its
-    ``data_preprocessor``) with ``checkpoint`` loaded strictly, in eval mode."""
-    from mmengine.runner import load_checkpoint
-
+    ``data_preprocessor``) with ``checkpoint`` loaded strictly (read weights-only; a file
+    that does not fit is refused with what it is and the converter command), in eval mode.
+    The checkpoint's ``meta['dataset_meta']`` (class names) becomes ``model.dataset_meta``,
+    as mmengine's runner sets it."""
     from ..apis import build_model_from_config
+    from ..checkpoint import describe_misfit, load_checkpoint_file, unwrap_state_dict
     model, cfg, scope = build_model_from_config(config, cfg_options)
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        loaded = load_checkpoint_file(checkpoint)
+        problem = describe_misfit(loaded, model, scope, checkpoint)
+        if problem:
+            raise ValueError(f'checkpoint {checkpoint!r} does not fit the model of {config}:\n'
+                             + problem.replace('--config CONFIG', f'--config {config}'))
+        model.load_state_dict(unwrap_state_dict(loaded), strict=False)  # fit checked above
+        meta = loaded.get('meta') if isinstance(loaded.get('meta'), dict) else {}
+        if meta.get('dataset_meta'):
+            model.dataset_meta = dict(meta['dataset_meta'])
     return model.to(device).eval(), cfg, scope
 
 

@@ -284,6 +284,14 @@ class UniFormerBase(BaseModule):
         if first_call:
             self._post_init_weights()
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Whole-model loads (``load_from``, ``mim test --checkpoint``) refuse a checkpoint
+        whose backbone part does not fit (official layout, another task or arch) instead of
+        loading it non-strictly (:func:`mmuniformer.checkpoint.check_backbone_state_dict`)."""
+        from ...checkpoint import check_backbone_state_dict
+        check_backbone_state_dict(self, state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def _check_input(self, x: torch.Tensor) -> None:
         """Raise a clear ``ValueError`` for a wrong rank, channel count or a too-small input."""
         name = type(self).__name__
