@@ -70,7 +70,7 @@ def test_whole_model_loads_refuse_files_that_do_not_fit(files):
     backbone's _load_from_state_dict, which refuses instead of loading non-strictly."""
     from mmengine.runner import load_checkpoint
 
-    from mmuniformer.analysis import build_model_from_config
+    from mmuniformer.apis import build_model_from_config
     model, _, _ = build_model_from_config(CLS_QS)
     with pytest.raises(ValueError, match='convert it with: python tools/convert_official.py'):
         load_checkpoint(model, files['official'], map_location='cpu')

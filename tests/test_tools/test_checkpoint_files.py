@@ -129,7 +129,7 @@ def test_crafted_file_is_refused_by_the_tools_and_the_demo(crafted, tmp_path):
 
 
 def test_converter_refuses_its_source_and_reports_converted_files(tmp_path, capsys):
-    from mmuniformer.analysis import build_model_from_config
+    from mmuniformer.apis import build_model_from_config
     from mmuniformer.checkpoint import load_checkpoint_file, ours_to_official
     model, _, _ = build_model_from_config(CLS_QS)
     official = ours_to_official(model.state_dict(), 'mmpretrain').state
