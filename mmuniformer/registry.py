@@ -15,6 +15,7 @@ import sys
 from importlib import import_module
 from typing import Any, Dict, Sequence
 
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
@@ -49,11 +50,17 @@ TRANSFORM_EXTENSIONS: Dict[str, Sequence[str]] = {
     'mmpretrain': ('mmuniformer.datasets.token_label', ),
     'mmaction': ('mmuniformer.datasets.repeat_aug', ),
 }
+#: modules that register into DATASETS, per library they extend
+DATASET_EXTENSIONS: Dict[str, Sequence[str]] = {
+    'mmdet': ('mmuniformer.datasets.coco', ),
+}
 
 MODELS = PluginRegistry('model', parent=MMENGINE_MODELS, scope='mmuniformer',
                         locations=['mmuniformer.models'], extensions=MODEL_EXTENSIONS)
 TRANSFORMS = PluginRegistry('transform', parent=MMENGINE_TRANSFORMS, scope='mmuniformer',
                             locations=['mmuniformer.datasets'], extensions=TRANSFORM_EXTENSIONS)
+DATASETS = PluginRegistry('dataset', parent=MMENGINE_DATASETS, scope='mmuniformer',
+                          locations=['mmuniformer.datasets'], extensions=DATASET_EXTENSIONS)
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmuniformer',
                  locations=['mmuniformer.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmuniformer',
