@@ -165,6 +165,15 @@ def test_epoch_seed_hook_refuses_what_it_cannot_resume(tmp_path, loader, message
         runner.train()
 
 
+def test_epoch_seed_hook_warns_on_a_mid_epoch_resume(tmp_path, capsys):
+    iter_ckpt = dict(type='CheckpointHook', interval=3, by_epoch=False, save_last=False)
+    _runner(tmp_path, 'mid_first', 0, RecordDraws(), checkpoint=iter_ckpt, max_epochs=1).train()
+    assert 'in the middle of' not in capsys.readouterr().out
+    _runner(tmp_path, 'mid_resumed', 0, RecordDraws(), checkpoint=iter_ckpt, resume=True).train()
+    assert ('EpochSeedHook: resuming at iteration 3, in the middle of epoch 0 (4 iterations '
+            'each)') in capsys.readouterr().out
+
+
 def _die_in_save(monkeypatch, name: str) -> None:
     """Makes the write of checkpoint ``name`` stop half-way with an exception (a kill)."""
     put = LocalBackend.put

@@ -13,15 +13,18 @@ through epochs ``0 .. e-1`` or was resumed from the checkpoint saved after them.
 Seeding per epoch is preferred over saving random states in the checkpoint: the states
 of data workers live in other processes and cannot be collected at checkpoint time.
 """
+import logging
+import random
 from functools import partial
 from typing import Optional, Tuple
 
 import numpy as np
-import random
 import torch
 from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmuniformer.registry import HOOKS
@@ -88,7 +91,8 @@ class EpochSeedHook(Hook):
     with ``by_epoch=True``), with any ``num_workers``. A run killed in the middle of an epoch
     resumes from the last epoch checkpoint. Not exact: resuming from an iteration checkpoint
     in the middle of an epoch of mmengine's ``EpochBasedTrainLoop`` (that loop restarts the
-    epoch from its first batch), and ``IterBasedTrainLoop`` runs (one long epoch).
+    epoch from its first batch), and ``IterBasedTrainLoop`` runs (one long epoch): the hook
+    logs a warning for both at ``before_train``.
 
     Raises:
         ValueError: at ``before_train``, if the training DataLoader keeps persistent workers
@@ -116,6 +120,17 @@ class EpochSeedHook(Hook):
                 'EpochSeedHook: train_dataloader.worker_init_fn is set to '
                 f'{init_fn!r}, which this hook would replace by seed_worker; remove it '
                 "(accepted: none, or mmengine's default)")
+        loop = runner.train_loop
+        if not isinstance(loop, EpochBasedTrainLoop):
+            print_log(f'EpochSeedHook: {type(loop).__name__} runs one long epoch; a resumed run '
+                      'is not bit-identical to an uninterrupted one', logger='current',
+                      level=logging.WARNING)
+        elif runner.iter != runner.epoch * len(loader):
+            print_log(f'EpochSeedHook: resuming at iteration {runner.iter}, in the middle of '
+                      f'epoch {runner.epoch} ({len(loader)} iterations each); mmengine restarts '
+                      'that epoch from its first batch, so this run will differ from an '
+                      'uninterrupted one (resume from an epoch checkpoint to be exact)',
+                      logger='current', level=logging.WARNING)
         if self._diff_rank_seed(runner):
             sampler = getattr(loader, 'sampler', None)
             if sampler is not None and hasattr(sampler, 'seed'):
