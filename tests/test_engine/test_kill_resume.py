@@ -21,6 +21,7 @@ import torch
 from tests.conftest import MIM, REPO, load_module
 
 pytest.importorskip('mmpretrain')
+pytestmark = pytest.mark.slow  # mim end to end
 
 ROOT = Path(REPO)
 CLS_CONFIG = ROOT / 'projects/quickstart/configs/uniformer_tiny_shapes.py'
@@ -196,6 +197,7 @@ def test_video_killed_mid_epoch_resumes_bit_exact(tmp_path):
     """The video quick start at a tiny size (8 classes x 2 videos of 24 frames of 32x32,
     batch 4, 4 epochs of 4 iterations, data in the main process: its random frame offsets,
     flips and the head's dropout all draw from the main process's generators)."""
+    pytest.importorskip('mmaction')
     load_module(MOTION_GENERATOR).generate(tmp_path / 'data/motion_video', 2, 1, 24, 32, 0)
     options = [f'train_cfg.max_epochs={EPOCHS}', 'train_dataloader.batch_size=4',
                'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
