@@ -144,8 +144,9 @@ class Library:
         scope: ``default_scope`` of its configs, also its import name.
         package: its name for ``pip`` and ``mim`` (``mim train PACKAGE CONFIG``).
         task: our short task name (``cls``, ``video``, ``det``, ``seg``, ``pose``).
-        model_modules / transform_modules: our modules that register into ``MODELS`` /
-            ``TRANSFORMS`` and need this library (imported once it is in use).
+        model_modules / transform_modules / dataset_modules: our modules that register into
+            ``MODELS`` / ``TRANSFORMS`` / ``DATASETS`` and need this library (imported once it
+            is in use).
         head_prefixes: ``(official prefix, our prefix)`` of the heads of its task's models
             in the official checkpoints (backbone keys map alike for every library).
         unused_official_keys: official keys its released models hold but never use.
@@ -163,6 +164,7 @@ class Library:
     task: str
     model_modules: Tuple[str, ...] = ()
     transform_modules: Tuple[str, ...] = ()
+    dataset_modules: Tuple[str, ...] = ()
     head_prefixes: Tuple[Tuple[str, str], ...] = ()
     unused_official_keys: Optional[Pattern] = None
     dense_checkpoint: bool = True
@@ -211,6 +213,7 @@ LIBRARIES: Tuple[Library, ...] = (
         model_head_prefixes=('cls_head.', ), description='a video recognizer (mmaction2)'),
     Library(
         'mmdet', 'mmdet', 'det',
+        dataset_modules=('mmuniformer.datasets.coco', ),
         # object_detection/ (mmdet 2.x): FPN, RPN and RoI heads are keyed as in mmdet 3.x
         head_prefixes=(('neck.', 'neck.'), ('rpn_head.', 'rpn_head.'),
                        ('roi_head.', 'roi_head.')),

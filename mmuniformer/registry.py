@@ -23,6 +23,7 @@ import sys
 from importlib import import_module
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -55,11 +56,16 @@ MODEL_EXTENSIONS: Dict[str, Sequence[str]] = {
     lib.scope: lib.model_modules for lib in LIBRARIES if lib.model_modules}
 TRANSFORM_EXTENSIONS: Dict[str, Sequence[str]] = {
     lib.scope: lib.transform_modules for lib in LIBRARIES if lib.transform_modules}
+#: modules that register into DATASETS, per library they extend
+DATASET_EXTENSIONS: Dict[str, Sequence[str]] = {
+    lib.scope: lib.dataset_modules for lib in LIBRARIES if lib.dataset_modules}
 
 MODELS = PluginRegistry('model', parent=MMENGINE_MODELS, scope='mmuniformer',
                         locations=['mmuniformer.models'], extensions=MODEL_EXTENSIONS)
 TRANSFORMS = PluginRegistry('transform', parent=MMENGINE_TRANSFORMS, scope='mmuniformer',
                             locations=['mmuniformer.datasets'], extensions=TRANSFORM_EXTENSIONS)
+DATASETS = PluginRegistry('dataset', parent=MMENGINE_DATASETS, scope='mmuniformer',
+                          locations=['mmuniformer.datasets'], extensions=DATASET_EXTENSIONS)
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmuniformer',
                  locations=['mmuniformer.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmuniformer',

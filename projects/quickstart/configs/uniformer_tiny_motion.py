@@ -66,7 +66,7 @@ dataset_type = 'VideoDataset'
 train_dataloader = dict(
     batch_size=batch_size,
     num_workers=1,
-    persistent_workers=True,
+    persistent_workers=False,  # EpochSeedHook: workers seeded anew every epoch
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -105,9 +105,12 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
 
-# Runtime: log often enough to follow progress, keep only the last checkpoint.
+# Runtime: log often enough to follow progress; a checkpoint every epoch, only the last kept.
+# EpochSeedHook reseeds every epoch, so `--resume` after a kill ends with the same weights,
+# bit for bit, as an uninterrupted run (docs/training.md, "Resume and randomness").
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1,
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best=None))
 randomness = dict(seed=0, deterministic=False)
+custom_hooks = [dict(type='mmuniformer.EpochSeedHook')]
