@@ -186,6 +186,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--score-thr', type=float, default=0.3, help='det: lowest score drawn')
     parser.add_argument('--bbox', type=float, nargs=4, action='append', default=None,
                         metavar=('X1', 'Y1', 'X2', 'Y2'), help='pose: a person box (repeat)')
+    parser.add_argument('--optimize', action='store_true',
+                        help='run the model through mmuniformer.apis.optimize (folded, cast)')
+    parser.add_argument('--dtype', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
+                        help="--optimize's dtype (auto: bf16 where the hardware has bf16 units)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
     return parser.parse_args(argv)
@@ -204,7 +208,8 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     except ValueError as err:
         raise SystemExit(str(err))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    inferencer = build_inferencer(cfg, args.checkpoint, args.device)
+    inferencer = build_inferencer(cfg, args.checkpoint, args.device, optimize=args.optimize,
+                                  dtype=args.dtype)
     classes = _read_classes(args.classes)
     if task == 'cls':
         return demo_cls(inferencer, args.input, args.out, args.topk, classes)

@@ -64,7 +64,7 @@ def config_task(cfg: Config) -> str:
 
 def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
                      device: str = 'cpu', cfg_options: Optional[dict] = None,
-                     **kwargs: Any) -> Any:
+                     optimize: bool = False, dtype: str = 'auto', **kwargs: Any) -> Any:
     """The config's library inferencer with ``checkpoint`` loaded.
 
     Args:
@@ -73,6 +73,9 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
             initial weights (the inferencers then warn).
         device: ``'cpu'``, ``'cuda'``, ``'cuda:0'`` ...
         cfg_options: overrides merged into the config.
+        optimize: run the inferencer's model through :func:`mmuniformer.apis.optimize`
+            (folds once, backbone weights in ``dtype``; outputs within its precision).
+        dtype: ``optimize``'s dtype: ``'auto'``, ``'fp32'``, ``'bf16'`` or ``'fp16'``.
         **kwargs: passed to the inferencer (e.g. ``det_model`` for pose: default
             ``'whole_image'``, a box per image unless ``bboxes`` are given per call).
 
@@ -80,6 +83,12 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
         ``ImageClassificationInferencer`` (cls), ``ActionRecogInferencer`` (video),
         ``DetInferencer`` (det), ``MMSegInferencer`` (seg) or ``MMPoseInferencer`` (pose).
     """
+    if optimize:
+        from .optimize import optimize as optimize_model
+        inferencer = build_inferencer(config, checkpoint, device, cfg_options, **kwargs)
+        # MMPoseInferencer holds its pose model in a Pose2DInferencer
+        optimize_model(getattr(inferencer, 'inferencer', inferencer).model, dtype)
+        return inferencer
     cfg = load_config(config, cfg_options)
     task = config_task(cfg)
     if task == 'cls':
