@@ -157,12 +157,31 @@ class Mlp(nn.Module):
         ik.freeze_folds(self, dtype, self._sources)
 
 
+def _cpu_low_precision_grad(x: torch.Tensor) -> bool:
+    """A bfloat16/float16 tensor on CPU while autograd records (a mixed-precision training
+    step): where some fused kernels' backward passes are slower than plain ones."""
+    return (x.device.type == 'cpu' and x.dtype in (torch.bfloat16, torch.float16)
+            and torch.is_grad_enabled())
+
+
+def _depthwise(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)`` for a depthwise ``conv``; in a CPU autocast training step in float32
+    with autocast off: oneDNN's bf16 channels-last depthwise backward is ~2x slower than its
+    float32 one (5x5 kernels, AVX512-BF16, 1 thread), while the 1x1 convolutions around it
+    keep autocast's bf16."""
+    if _cpu_low_precision_grad(x) and torch.is_autocast_enabled('cpu'):
+        with torch.autocast('cpu', enabled=False):
+            return conv(x.float())
+    return conv(x)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention on tokens ``(B, N, C)``.
 
     Uses ``F.scaled_dot_product_attention`` unless ``use_sdpa`` is False, in which
     case the explicit ``softmax(q k^T * scale) v`` path runs (the reference the
-    tests compare against).
+    tests compare against); a bf16/fp16 training step on CPU also takes the explicit
+    path, whose backward is faster there.
 
     Args:
         dim: token width ``C``.
@@ -221,11 +240,13 @@ class Attention(nn.Module):
             if self.fp32:
                 q, k, v = q.float(), k.float(), v.float()
             drop = self.attn_drop if self.training else 0.
-            if self.use_sdpa:
+            if self.use_sdpa and not _cpu_low_precision_grad(q):
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
                 if return_first_row:  # the fused kernel does not return the weights
                     row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
-            else:
+            else:  # also a low-precision training step on CPU, where the fused kernel's
+                # backward is ~2x slower than this (bf16, AVX512-BF16, 1 thread); CPU's
+                # softmax computes in float32 inside and rounds its output
                 attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
                 row = attn[:, :, :1]  # (B, heads, 1, N), before dropout
                 out = F.dropout(attn, drop, self.training) @ v
@@ -286,7 +307,8 @@ class LocalBlock(nn.Module):
         if self._inference_kernels_apply(x):
             return self._forward_inference(x)
         x = x + self.pos_embed(x)
-        x = x + self.drop_path(self.ls1(self.conv2(self.attn(self.conv1(self.norm1(x))))))
+        y = _depthwise(self.attn, self.conv1(self.norm1(x)))
+        x = x + self.drop_path(self.ls1(self.conv2(y)))
         return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
 
     def _inference_kernels_apply(self, x: torch.Tensor) -> bool:
