@@ -161,9 +161,18 @@ def test_fp32_attention_with_low_precision_weights(use_sdpa: bool) -> None:
     torch.testing.assert_close(row, ref_row, rtol=2e-2, atol=2e-3)
 
 
-def test_training_step_under_bf16_autocast_matches_fp32() -> None:
+def test_training_step_under_bf16_autocast_matches_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
     """A backbone's loss and gradients under bf16 autocast (the path AMP training on a
-    CPU with bf16 units takes) agree with float32; the inference kernels stay out."""
+    CPU with bf16 units takes: explicit attention product, local depthwise convolution in
+    float32) agree with float32 (fused attention)."""
+    sdpa_calls, depthwise_dtypes = [0], []
+    sdpa = F.scaled_dot_product_attention
+
+    def counted_sdpa(*args, **kwargs):
+        sdpa_calls[0] += 1
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(F, 'scaled_dot_product_attention', counted_sdpa)
     torch.manual_seed(0)
     model = UniFormer(dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16),
                       layer_scale_init=0.1)
@@ -179,7 +188,14 @@ def test_training_step_under_bf16_autocast_matches_fp32() -> None:
         loss.backward()
         return [loss.detach()] + [p.grad.clone() for p in params]
 
-    ref, low = grads(False), grads(True)
+    for block in model.modules():
+        if isinstance(block, LocalBlock):
+            block.attn.register_forward_hook(
+                lambda mod, inp, out: depthwise_dtypes.append(out.dtype))
+    ref = grads(False)
+    assert sdpa_calls[0] == 3  # fp32: the fused attention in each global block
+    low = grads(True)
+    assert sdpa_calls[0] == 3 and depthwise_dtypes == [torch.float32] * 4
     assert abs(low[0] - ref[0]) < 2e-2 * ref[0]
     flat_ref = torch.cat([g.flatten() for g in ref[1:]])
     flat_low = torch.cat([g.flatten() for g in low[1:]])
