@@ -106,11 +106,13 @@ def test_backbones_match_fp32(monkeypatch: pytest.MonkeyPatch, make, shape: tupl
     _assert_close_to_fp32(out, ref, dtype, MIN_COSINE_LIGHT_BF16 if light_bf16 else 0.)
 
 
-def test_light_bf16_with_default_attention() -> None:
-    """bf16 keeps float32's exponent range: the light model's default attention suffices."""
+@pytest.mark.parametrize('ndim', [2, 3])
+def test_light_bf16_with_default_attention(ndim: int) -> None:
+    """bf16 keeps float32's exponent range: the light model's default attention suffices;
+    its token scores stay float32 (the video model pools them, which CPUs do not in bf16)."""
     torch.manual_seed(0)
-    model = _randomise(UniFormerLight(TINY_LIGHT, out_score_token=True)).eval()
-    x = torch.randn(2, 3, 64, 64)
+    model = _randomise(UniFormerLight(TINY_LIGHT, out_score_token=ndim == 2, ndim=ndim)).eval()
+    x = torch.randn(2, 3, 64, 64) if ndim == 2 else torch.randn(1, 3, 4, 64, 64)
     with torch.no_grad():
         ref = model(x)
     _assert_close_to_fp32(optimize(copy.deepcopy(model), 'bf16')(x), ref, 'bf16',

@@ -83,6 +83,8 @@ class HourglassBlock(GlobalBlock):
                     else nn.Identity())
 
     def _blend(self, old: Optional[torch.Tensor], new: torch.Tensor) -> torch.Tensor:
+        """Scores are kept in float32 (ranked, pooled) whatever the model's dtype."""
+        new = new.float()
         if old is None:
             return new
         return (1 - self.trade_off) * old + self.trade_off * new
