@@ -19,7 +19,8 @@ in ``/proc/cpuinfo``) and on CUDA GPUs with native bf16, float16 on older CUDA G
 float32 elsewhere (:func:`auto_dtype`).
 """
 import functools
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Union
+import types
+from typing import Any, Dict, FrozenSet, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -99,18 +100,15 @@ def _cast(obj: Any, dtype: torch.dtype, memory_format: bool = False) -> Any:
     return obj
 
 
-def _low_precision_forward(forward: Callable[..., Any], dtype: torch.dtype
-                           ) -> Callable[..., Any]:
-    """``forward`` without autograd, its input cast to ``dtype`` (channels-last), its
+def _optimized_forward(self: nn.Module, x: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+    """The forward :func:`optimize` gives a backbone (bound to it, so that a deep copy calls
+    its own copy): without autograd, the input cast to the backbone's dtype (channels-last),
     floating outputs cast back to the input's dtype."""
-
-    @functools.wraps(forward)
-    def run(x: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-        with torch.no_grad():
-            out = forward(_cast(x, dtype, memory_format=True), *args, **kwargs)
-        return _cast(out, x.dtype) if x.is_floating_point() else out
-
-    return run
+    dtype, compiled = self._optimized
+    forward = compiled if compiled is not None else functools.partial(type(self).forward, self)
+    with torch.no_grad():
+        out = forward(_cast(x, dtype, memory_format=True), *args, **kwargs)
+    return _cast(out, x.dtype) if x.is_floating_point() else out
 
 
 def _backbones(model: nn.Module) -> List[nn.Module]:
@@ -155,7 +153,7 @@ def optimize(model: nn.Module, dtype: Union[str, torch.dtype] = 'auto',
     if not backbones:
         raise ValueError(f'optimize found no UniFormer / UniFormerLight backbone in the '
                          f'{type(model).__name__} it was given')
-    if any(getattr(b, '_optimized_dtype', None) is not None for b in backbones):
+    if any(getattr(b, '_optimized', None) is not None for b in backbones):
         raise ValueError('optimize was already applied to this model; optimize a fresh copy')
     model.eval()
     model.requires_grad_(False)
@@ -169,9 +167,8 @@ def optimize(model: nn.Module, dtype: Union[str, torch.dtype] = 'auto',
                 fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(t.dim())
                 if fmt is not None and t.is_floating_point():
                     t.data = t.data.contiguous(memory_format=fmt)
-        forward = backbone.forward
-        if compile:
-            forward = torch.compile(forward, fullgraph=True, options={'freezing': True})
-        backbone.forward = _low_precision_forward(forward, target)
-        backbone._optimized_dtype = target
+        compiled = (torch.compile(backbone.forward, fullgraph=True, options={'freezing': True})
+                    if compile else None)
+        backbone._optimized = (target, compiled)
+        backbone.forward = types.MethodType(_optimized_forward, backbone)
     return model

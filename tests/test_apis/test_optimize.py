@@ -102,6 +102,10 @@ def test_backbones_match_fp32(monkeypatch: pytest.MonkeyPatch, make, shape: tupl
     assert all(ik.is_frozen(m) for m in fast.modules() if isinstance(m, (LocalBlock, Mlp)))
     assert not fast.training and not any(p.requires_grad for p in fast.parameters())
     assert fast.patch_embed2.proj.weight.dtype == resolve_dtype(dtype)
+    copied = copy.deepcopy(fast)  # runs its own weights
+    with torch.no_grad():
+        copied.patch_embed2.proj.weight.zero_()
+    assert not torch.equal(_tensors(copied(x))[-1], _tensors(out)[-1])
     light_bf16 = isinstance(model, UniFormerLight) and dtype == 'bf16'
     _assert_close_to_fp32(out, ref, dtype, MIN_COSINE_LIGHT_BF16 if light_bf16 else 0.)
 
