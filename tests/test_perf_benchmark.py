@@ -120,3 +120,13 @@ def test_optimize_report(tmp_path: Path) -> None:
     assert row['gflops'] == pytest.approx(2 * macs / (row['median_ms'] / 1e3) / 1e9, rel=1e-6)
     assert row['peak_share'] == pytest.approx(row['gflops'] / report['peak_gflops']['fp32'])
     assert set(report['matrix_units']) <= {'amx_bf16', 'avx512_bf16', 'avx512f', 'avx2'}
+
+
+@pytest.mark.parametrize('flags,expected', [({'avx2', 'avx512f'}, 'fp32'),
+                                            ({'avx2', 'avx512f', 'avx512_bf16'}, 'bf16'),
+                                            ({'avx2', 'amx_bf16'}, 'bf16')])
+def test_dtype_auto_follows_the_cpu(monkeypatch, flags: set, expected: str) -> None:
+    import sys
+    monkeypatch.setattr(sys.modules['mmuniformer.apis.optimize'], 'cpu_flags',
+                        lambda: frozenset(flags))
+    assert bench.parse_args([IMAGE_CFG, '--dtype', 'auto', '--device', 'cpu']).dtype == expected

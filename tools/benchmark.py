@@ -166,14 +166,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(f'--input-size takes S or H W, got {args.input_size}')
     if args.frames is not None and args.frames < 1:
         parser.error(f'--frames must be >= 1, got {args.frames}')
-    if args.device.startswith('cuda') and not torch.cuda.is_available():
-        parser.error(f'--device {args.device}: CUDA is not available; use --device cpu')
-    if args.dtype == 'auto':
-        args.dtype = auto_dtype(args.device)
     if args.dtype == 'fp16' and not args.device.startswith('cuda') and not args.optimize:
         parser.error('--dtype fp16 autocast needs a CUDA device; on CPU use bf16')
     if args.cpu_time and not args.device.startswith('cpu'):
         parser.error('--cpu-time measures CPU devices only (GPU kernels run asynchronously)')
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error(f'--device {args.device}: CUDA is not available; use --device cpu')
+    if args.dtype == 'auto':
+        args.dtype = auto_dtype(args.device)
     return args
 
 
