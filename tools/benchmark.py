@@ -389,8 +389,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     if args.optimize and 'infer' in args.mode:
         fast = optimize(copy.deepcopy(model), dtype, compile=args.compile)
         no_autocast = contextlib.nullcontext
-        variants += make_variants(f"ours optimize({args.dtype}{', compile' if args.compile else ''})",
-                                  fast, fn, desc, x, ['infer'], no_autocast, None,
+        label = f"ours optimize({args.dtype}{', compile' if args.compile else ''})"
+        variants += make_variants(label, fast, fn, desc, x, ['infer'], no_autocast, None,
                                   contextlib.nullcontext)
     modes = [m for m in args.mode if not (args.optimize and m == 'infer' and not args.compare)]
     variants += make_variants(name, model, call, desc, x, modes, autocast, optimizer,
@@ -471,8 +471,8 @@ def add_gflops(results: List[Result], model: nn.Module, fn: Callable, x: torch.T
             peak, how = cpu_peak_gflops(dtype, cpu_flags(), info.get('vendor_id', ''), family, ghz)
             if peak is not None:
                 peaks[dtype] = peak * torch.get_num_threads()
-            notes.append(f'peak {dtype}: {how}'
-                         f' x {torch.get_num_threads()} threads' if peak else f'peak {dtype}: {how}')
+            threads = f' x {torch.get_num_threads()} threads' if peak else ''
+            notes.append(f'peak {dtype}: {how}{threads}')
     for r in results:
         r.gflops = flops[r.mode] / (r.median_ms / 1e3) / 1e9
         peak = peaks.get(args.dtype)

@@ -161,7 +161,8 @@ def test_fp32_attention_with_low_precision_weights(use_sdpa: bool) -> None:
     torch.testing.assert_close(row, ref_row, rtol=2e-2, atol=2e-3)
 
 
-def test_training_step_under_bf16_autocast_matches_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_step_under_bf16_autocast_matches_fp32(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A backbone's loss and gradients under bf16 autocast (the path AMP training on a
     CPU with bf16 units takes: explicit attention product, local depthwise convolution in
     float32) agree with float32 (fused attention)."""
