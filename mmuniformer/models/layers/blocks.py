@@ -233,7 +233,6 @@ class Attention(nn.Module):
         """
         b, n, c = x.shape
         q, k, v = self._qkv(x)
-        dtype = q.dtype
         autocast_off = (torch.autocast(x.device.type, enabled=False) if self.fp32 else
                         contextlib.nullcontext())
         with autocast_off:
@@ -250,7 +249,8 @@ class Attention(nn.Module):
                 attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
                 row = attn[:, :, :1]  # (B, heads, 1, N), before dropout
                 out = F.dropout(attn, drop, self.training) @ v
-        out = out.to(dtype)  # back from float32 (fp32): the dtype the projection takes
+        if out.dtype != self.proj.weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            out = out.to(self.proj.weight.dtype)  # float32 attention (fp32) in a bf16/fp16 model
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
         if not return_first_row:
             return out
