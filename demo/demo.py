@@ -174,6 +174,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--fps', type=float, default=8., help='video: frames per second')
     parser.add_argument('--bbox', type=float, nargs=4, action='append', default=None,
                         metavar=('X1', 'Y1', 'X2', 'Y2'), help='pose: a person box (repeat)')
+    parser.add_argument('--optimize', action='store_true',
+                        help='run the model through mmuniformer.apis.optimize (folded, cast)')
+    parser.add_argument('--dtype', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
+                        help="--optimize's dtype (auto: bf16 where the hardware has bf16 units)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
     return parser.parse_args(argv)
@@ -224,7 +228,7 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         folder = osp.isdir(args.input)
         os.makedirs(args.out if folder else osp.dirname(osp.abspath(args.out)), exist_ok=True)
         inferencer = build_inferencer(cfg, args.checkpoint or None, args.device,
-                                      classes=classes)
+                                      classes=classes, optimize=args.optimize, dtype=args.dtype)
         outputs = {}
         for path in paths:
             out = (osp.join(args.out, osp.splitext(osp.basename(path))[0] + '.png') if folder

@@ -1,7 +1,8 @@
 """The inference kernels (:mod:`mmuniformer.models.layers.inference`) compute the blocks'
 own functions: checked against hand computations of each fold and against the plain
 (training) path of whole blocks and backbones, and they stay out of autograd, training,
-autocast, channels-first inputs and tracing."""
+channels-first inputs and tracing (low precision and autocast:
+``tests/test_models/test_layers/test_low_precision_kernels.py``)."""
 from typing import List
 
 import pytest
@@ -116,8 +117,6 @@ def test_plain_path_where_the_kernels_do_not_apply(monkeypatch: pytest.MonkeyPat
     cl = x.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         block(x)  # channels-first
-        with torch.autocast('cpu', dtype=torch.bfloat16):
-            block(cl)
         block.train()
         block(cl)  # batch statistics
         block.eval()

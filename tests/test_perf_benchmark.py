@@ -86,3 +86,48 @@ def test_frames_refused_for_images() -> None:
     with pytest.raises(SystemExit, match='--frames is for video models'):
         bench.main([IMAGE_CFG, '--frames', '4', '--repeat', '1', '--warmup', '0',
                     '--input-size', '32', '--batch-size', '1'])
+
+
+def test_cpu_peak_by_hand() -> None:
+    """One core's peak: FMA lanes x 2 pipes x 2 FLOPs x GHz; AVX512-BF16 doubles the fp32 rate;
+    AMX-BF16 does 1024 bf16 multiply-adds per cycle."""
+    zen4 = frozenset({'avx2', 'avx512f', 'avx512_bf16'})
+    assert bench.cpu_peak_gflops('fp32', zen4, 'AuthenticAMD', 0x19, 2.5)[0] == 8 * 2 * 2 * 2.5
+    assert bench.cpu_peak_gflops('bf16', zen4, 'AuthenticAMD', 0x19, 2.5)[0] == 2 * 32 * 2.5
+    spr = frozenset({'avx2', 'avx512f', 'avx512_bf16', 'amx_bf16'})
+    assert bench.cpu_peak_gflops('fp32', spr, 'GenuineIntel', 6, 2.)[0] == 16 * 2 * 2 * 2.
+    peak, how = bench.cpu_peak_gflops('bf16', spr, 'GenuineIntel', 6, 2.)
+    assert peak == 2048 * 2. and how.startswith('amx_bf16')
+    assert bench.cpu_peak_gflops('bf16', frozenset({'avx2'}), 'GenuineIntel', 6, 3.)[0] == 32 * 3.
+    assert bench.cpu_peak_gflops('fp32', frozenset(), 'GenuineIntel', 6, 3.)[0] is None
+
+
+def test_optimize_report(tmp_path: Path) -> None:
+    """--optimize times optimize()'s model; every row has its GFLOP/s (2 x the counted
+    multiply-adds / median time) and, on CPU, its share of the stated peak."""
+    out = tmp_path / 'bench.json'
+    bench.main([IMAGE_CFG, '--batch-size', '2', '--input-size', '32', '--repeat', '2',
+                '--warmup', '1', '--optimize', '--dtype', 'fp32', '--cpu-time', '--mode', 'infer',
+                '--cpu-ghz', '2.0', '--json', str(out)])
+    report = json.loads(out.read_text())
+    assert report['optimize'] and report['dtype'] == 'fp32'
+    assert [r['variant'] for r in report['results']] == ['ours optimize(fp32)']
+    from mmuniformer.analysis import count_params_flops
+    from mmuniformer.apis import build_model_from_config
+    model = build_model_from_config(IMAGE_CFG)[0]
+    _, macs = count_params_flops(model, torch.randn(2, 3, 32, 32),
+                                 lambda m, x: m(x, mode='tensor'))
+    row = report['results'][0]
+    assert row['gflops'] == pytest.approx(2 * macs / (row['median_ms'] / 1e3) / 1e9, rel=1e-6)
+    assert row['peak_share'] == pytest.approx(row['gflops'] / report['peak_gflops']['fp32'])
+    assert set(report['matrix_units']) <= {'amx_bf16', 'avx512_bf16', 'avx512f', 'avx2'}
+
+
+@pytest.mark.parametrize('flags,expected', [({'avx2', 'avx512f'}, 'fp32'),
+                                            ({'avx2', 'avx512f', 'avx512_bf16'}, 'bf16'),
+                                            ({'avx2', 'amx_bf16'}, 'bf16')])
+def test_dtype_auto_follows_the_cpu(monkeypatch, flags: set, expected: str) -> None:
+    import sys
+    monkeypatch.setattr(sys.modules['mmuniformer.apis.optimize'], 'cpu_flags',
+                        lambda: frozenset(flags))
+    assert bench.parse_args([IMAGE_CFG, '--dtype', 'auto', '--device', 'cpu']).dtype == expected

@@ -1,9 +1,9 @@
 """Throughput and peak memory of the model a config builds, for inference and a training step.
 
     python tools/benchmark.py CONFIG [--mode infer train] [--batch-size 8] [--input-size 224]
-        [--frames 8] [--dtype fp32|fp16|bf16] [--device cpu|cuda] [--channels-last] [--compile]
-        [--warmup 2] [--repeat 10] [--threads N] [--cpu-time] [--compare] [--json OUT.json]
-        [--cfg-options KEY=VALUE ...]
+        [--frames 8] [--dtype auto|fp32|fp16|bf16] [--optimize] [--device cpu|cuda]
+        [--channels-last] [--compile] [--warmup 2] [--repeat 10] [--threads N] [--cpu-time]
+        [--compare] [--cpu-ghz GHZ] [--json OUT.json] [--cfg-options KEY=VALUE ...]
 
 The model is built from the config with its library's ``MODELS`` registry (any task:
 mmpretrain, mmaction2, mmdet, mmseg, mmpose) and fed random inputs ``(B, 3, H, W)`` or
@@ -12,7 +12,18 @@ complete tensor forward of the model (:func:`mmuniformer.libraries.forward_candi
 ``model(x, mode='tensor')``, mmaction2's ``extract_feat(stage='head')``, else the backbone).
 A training step is that forward, ``backward()`` of the mean of its outputs and one step of
 the config's optimizer (``optim_wrapper``, built with mmengine). ``--dtype fp16/bf16`` runs
-under ``torch.autocast``; the weights stay float32.
+under ``torch.autocast``; the weights stay float32. ``--dtype auto`` picks the dtype
+:func:`mmuniformer.apis.auto_dtype` picks for the device (bf16 on CPUs with AMX-BF16 or
+AVX512-BF16). ``--optimize`` times inference of :func:`mmuniformer.apis.optimize`'s model
+instead (folds done once, weights cast to the dtype, no autocast; with ``--compile`` the
+backbone is compiled by it, inductor with freezing); training steps keep autocast.
+
+Each row also reports the achieved GFLOP/s: twice the multiply-adds that
+:func:`mmuniformer.analysis.count_params_flops` counts for the timed forward (attention
+matmuls included), three times that for a training step (backward ~ twice the forward),
+divided by the median time; on CPU also its share of one core's peak for the row's dtype
+times the threads (:func:`cpu_peak_gflops`, which states its assumption; the CPU's matrix
+units are printed from ``/proc/cpuinfo``).
 
 Peak memory is the largest amount of memory allocated during one timed call above what
 was allocated before it: ``torch.cuda.max_memory_allocated`` on CUDA, the CPU allocator's
@@ -28,6 +39,7 @@ same weights (both backbones alone), and prints the time ratios.
 """
 import argparse
 import contextlib
+import copy
 import json
 import os
 import os.path as osp
@@ -35,7 +47,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -46,13 +58,70 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
-from mmuniformer.apis import build_model_from_config, input_shape_from_config
+from mmuniformer.analysis import count_params_flops
+from mmuniformer.apis import (auto_dtype, build_model_from_config, cpu_flags,
+                              input_shape_from_config, matrix_units, optimize)
 from mmuniformer.libraries import flatten_tensors, forward_candidates
 from mmuniformer.models.backbones.base import find_uniformer
 from mmuniformer.models.layers import fused_kernels
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 MODES = ('infer', 'train')
+
+
+def cpu_peak_gflops(dtype: str, flags: FrozenSet[str], vendor: str, family: int,
+                    ghz: float) -> Tuple[Optional[float], str]:
+    """One core's peak GFLOP/s for ``dtype`` matmuls on a CPU with ``flags`` at ``ghz``,
+    and the assumption in words: FMA width x 2 FMA pipes x 2 FLOPs x clock. AVX-512 FMA:
+    16 fp32 lanes (AMD before Zen 5 runs 512-bit ops on 256-bit pipes: 8); AVX2: 8 lanes;
+    AVX512-BF16 (``vdpbf16ps``): a pair of bf16 products per fp32 lane, twice the fp32 rate;
+    AMX-BF16: 1024 bf16 multiply-adds per cycle per core (Intel's TMUL figure)."""
+    amd_256 = vendor == 'AuthenticAMD' and family < 0x1a
+    if 'avx512f' in flags:
+        lanes, unit = (8, 'avx512f (256-bit pipes)') if amd_256 else (16, 'avx512f')
+    elif 'avx2' in flags:
+        lanes, unit = 8, 'avx2'
+    else:
+        return None, 'no AVX2/AVX-512: peak not known'
+    fp32 = lanes * 2 * 2
+    if dtype == 'bf16' and 'amx_bf16' in flags:
+        per_cycle, unit = 2048, 'amx_bf16 (1024 bf16 multiply-adds/cycle)'
+    elif dtype == 'bf16' and 'avx512_bf16' in flags:
+        per_cycle, unit = 2 * fp32, f'avx512_bf16 (2 x the {unit} fp32 rate)'
+    elif dtype == 'fp16' and 'amx_fp16' in flags:
+        per_cycle, unit = 2048, 'amx_fp16 (1024 fp16 multiply-adds/cycle)'
+    else:
+        per_cycle, unit = fp32, f'{unit} fp32 FMA ({lanes} lanes x 2 pipes x 2)'
+    return per_cycle * ghz, f'{unit}: {per_cycle} FLOP/cycle x {ghz:.2f} GHz'
+
+
+def cpu_clock_ghz() -> float:
+    """The core's maximum clock from cpufreq, else the clock ``/proc/cpuinfo`` reports (a
+    virtual machine's nominal clock: a core that boosts above it shows shares over 100%)."""
+    try:
+        with open('/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq') as f:
+            return int(f.read()) / 1e6
+    except (OSError, ValueError):
+        pass
+    info = _cpuinfo_fields()
+    try:
+        return float(info.get('cpu MHz', '0')) / 1e3 or 1.
+    except ValueError:
+        return 1.
+
+
+def _cpuinfo_fields() -> Dict[str, str]:
+    fields: Dict[str, str] = {}
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if not line.strip():
+                    break  # first processor only
+                key, _, value = line.partition(':')
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return fields
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -65,8 +134,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='S or H W (default: the test pipeline crop, else 224)')
     parser.add_argument('--frames', type=int, default=None,
                         help='video clip length T (default: the test pipeline clip_len, else 8)')
-    parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32',
-                        help='fp16/bf16: torch.autocast around forward (and backward)')
+    parser.add_argument('--dtype', choices=['auto'] + sorted(DTYPES), default='fp32',
+                        help='fp16/bf16: torch.autocast around forward (and backward); auto: '
+                             "the dtype mmuniformer.apis.optimize's 'auto' picks for the device")
+    parser.add_argument('--optimize', action='store_true',
+                        help='time inference of mmuniformer.apis.optimize(model, dtype, '
+                             'compile) instead of the model under autocast')
+    parser.add_argument('--cpu-ghz', type=float, default=None,
+                        help='core clock for the peak GFLOP/s (default: cpufreq max, else '
+                             '/proc/cpuinfo)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--channels-last', action='store_true',
                         help='model and input in channels-last memory format')
@@ -93,12 +169,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(f'--input-size takes S or H W, got {args.input_size}')
     if args.frames is not None and args.frames < 1:
         parser.error(f'--frames must be >= 1, got {args.frames}')
-    if args.dtype == 'fp16' and not args.device.startswith('cuda'):
+    if args.dtype == 'fp16' and not args.device.startswith('cuda') and not args.optimize:
         parser.error('--dtype fp16 autocast needs a CUDA device; on CPU use bf16')
     if args.cpu_time and not args.device.startswith('cpu'):
         parser.error('--cpu-time measures CPU devices only (GPU kernels run asynchronously)')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error(f'--device {args.device}: CUDA is not available; use --device cpu')
+    if args.dtype == 'auto':
+        args.dtype = auto_dtype(args.device)
     return args
 
 
@@ -114,6 +192,8 @@ class Result:
     median_ms: float = 0.
     spread_ms: float = 0.
     throughput: float = 0.
+    gflops: Optional[float] = None
+    peak_share: Optional[float] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
     def finish(self) -> 'Result':
@@ -289,7 +369,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         x = x.contiguous(memory_format=fmt)
     desc, fn = pick_forward(model, x)
     call = fn
-    if args.compile:
+    if args.compile and not args.optimize:
         compiled = torch.compile(model)
         call = lambda m, inp: fn(compiled, inp)  # noqa: E731
     dtype = DTYPES[args.dtype]
@@ -301,8 +381,17 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     if 'train' in args.mode:
         from mmengine.optim import build_optim_wrapper
         optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
-    variants = make_variants('ours (sdpa)' if args.compare else 'ours', model, call, desc, x,
-                             args.mode, autocast, optimizer, contextlib.nullcontext)
+    name = 'ours (sdpa)' if args.compare else 'ours'
+    variants = []
+    if args.optimize and 'infer' in args.mode:
+        fast = optimize(copy.deepcopy(model), dtype, compile=args.compile)
+        no_autocast = contextlib.nullcontext
+        label = f"ours optimize({args.dtype}{', compile' if args.compile else ''})"
+        variants += make_variants(label, fast, fn, desc, x, ['infer'], no_autocast, None,
+                                  contextlib.nullcontext)
+    modes = [m for m in args.mode if not (args.optimize and m == 'infer' and not args.compare)]
+    variants += make_variants(name, model, call, desc, x, modes, autocast, optimizer,
+                              contextlib.nullcontext)
     notes = []
     if args.compare:
         variants += make_variants('ours (explicit softmax)', model, call, desc, x, args.mode,
@@ -333,6 +422,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                          '(no split/std/conv stem/light models): not compared')
     clock = time.process_time if args.cpu_time else time.perf_counter
     results = time_variants(variants, args.batch_size, args.warmup, args.repeat, device, clock)
+    peak, peak_note = add_gflops(results, model, fn, x, args)
+    notes += peak_note
     ratios = {}
     if args.compare:
         by = {(r.variant, r.mode): r for r in results}
@@ -352,9 +443,41 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     return dict(config=args.config, scope=scope, input_shape=list(shape), dtype=args.dtype,
                 device=str(device), device_name=device_name(device),
                 threads=torch.get_num_threads(), channels_last=args.channels_last,
-                compile=args.compile, clock='cpu time' if args.cpu_time else 'wall time',
-                torch=torch.__version__,
+                compile=args.compile, optimize=args.optimize,
+                clock='cpu time' if args.cpu_time else 'wall time', torch=torch.__version__,
+                matrix_units=matrix_units() if device.type == 'cpu' else [], peak_gflops=peak,
                 results=[asdict(r) for r in results], ratios=ratios, notes=notes)
+
+
+def add_gflops(results: List[Result], model: nn.Module, fn: Callable, x: torch.Tensor,
+               args: argparse.Namespace) -> Tuple[Dict[str, float], List[str]]:
+    """Fill each result's achieved GFLOP/s (2 FLOPs per multiply-add of the forward, 3x the
+    forward for a training step) and, on CPU, its share of the peak of the row's dtype for
+    ``args.threads`` cores; returns the peaks by dtype and notes stating them."""
+    _, macs = count_params_flops(model, x, fn)
+    flops = {'infer': 2. * macs, 'train': 6. * macs}
+    peaks: Dict[str, float] = {}
+    notes = []
+    if args.device.startswith('cpu'):
+        info = _cpuinfo_fields()
+        try:
+            family = int(info.get('cpu family', '0'))
+        except ValueError:
+            family = 0
+        ghz = args.cpu_ghz or cpu_clock_ghz()
+        # a row's matmuls run in the dtype of the weights (optimize) or of autocast
+        for dtype in {args.dtype, 'fp32'}:
+            peak, how = cpu_peak_gflops(dtype, cpu_flags(), info.get('vendor_id', ''), family, ghz)
+            if peak is not None:
+                peaks[dtype] = peak * torch.get_num_threads()
+            threads = f' x {torch.get_num_threads()} threads' if peak else ''
+            notes.append(f'peak {dtype}: {how}{threads}')
+    for r in results:
+        r.gflops = flops[r.mode] / (r.median_ms / 1e3) / 1e9
+        peak = peaks.get(args.dtype)
+        if peak:
+            r.peak_share = r.gflops / peak
+    return peaks, notes
 
 
 def device_name(device: torch.device) -> str:
@@ -373,10 +496,13 @@ def device_name(device: torch.device) -> str:
 def format_table(report: Dict[str, Any]) -> str:
     """The results as a text table (mmengine-style), then the ratios."""
     unit = 'clips/s' if len(report['input_shape']) == 5 else 'img/s'
-    header = ['variant', 'mode', f'{unit}', 'median ms', 'IQR ms', 'peak MB']
+    header = ['variant', 'mode', f'{unit}', 'median ms', 'IQR ms', 'peak MB', 'GFLOP/s',
+              '% peak']
     rows = [[r['variant'], r['mode'], f"{r['throughput']:.2f}", f"{r['median_ms']:.1f}",
              f"{r['spread_ms']:.1f}",
-             '-' if r['peak_mem_mb'] is None else f"{r['peak_mem_mb']:.0f}"]
+             '-' if r['peak_mem_mb'] is None else f"{r['peak_mem_mb']:.0f}",
+             '-' if r['gflops'] is None else f"{r['gflops']:.1f}",
+             '-' if r['peak_share'] is None else f"{100 * r['peak_share']:.0f}"]
             for r in report['results']]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
@@ -384,7 +510,9 @@ def format_table(report: Dict[str, Any]) -> str:
     out = [f"{report['config']}  input {tuple(report['input_shape'])}  {report['dtype']}  "
            f"{report['device']} ({report['device_name']}, {report['threads']} threads)"
            f"{'  channels_last' if report['channels_last'] else ''}"
+           f"{'  optimize()' if report['optimize'] else ''}"
            f"{'  compiled' if report['compile'] else ''}  {report['clock']}",
+           f"matrix units: {' '.join(report['matrix_units']) or '-'}",
            f"forward: {report['results'][0]['forward']}", line, fmt_row(header), line]
     out += [fmt_row(r) for r in rows] + [line]
     out += [f'{k}: {v:.3f}' for k, v in report['ratios'].items()]

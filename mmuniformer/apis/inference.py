@@ -228,7 +228,8 @@ def _apply_dataset_meta(inferencer: Any, task: str, meta: dict) -> None:
 
 def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
                      device: str = 'cpu', cfg_options: Optional[dict] = None,
-                     classes: Optional[Sequence[str]] = None, **kwargs: Any) -> Any:
+                     classes: Optional[Sequence[str]] = None, optimize: bool = False,
+                     dtype: str = 'auto', **kwargs: Any) -> Any:
     """The config's library inferencer with ``checkpoint`` loaded, checked and named.
 
     The checkpoint file is read weights-only and must fit the model (else a ``ValueError``
@@ -244,6 +245,9 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
         device: ``'cpu'``, ``'cuda'``, ``'cuda:0'`` ...
         cfg_options: overrides merged into the config.
         classes: class names to draw (not for pose).
+        optimize: run the inferencer's model through :func:`mmuniformer.apis.optimize`
+            (folds once, backbone weights in ``dtype``; outputs within its precision).
+        dtype: ``optimize``'s dtype: ``'auto'``, ``'fp32'``, ``'bf16'`` or ``'fp16'``.
         **kwargs: passed to the inferencer (e.g. ``det_model`` for pose: default
             ``'whole_image'``, a box per image unless ``bboxes`` are given per call).
 
@@ -251,6 +255,13 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
         ``ImageClassificationInferencer`` (cls), ``ActionRecogInferencer`` (video),
         ``DetInferencer`` (det), ``MMSegInferencer`` (seg) or ``MMPoseInferencer`` (pose).
     """
+    if optimize:
+        from .optimize import optimize as optimize_model
+        inferencer = build_inferencer(config, checkpoint, device, cfg_options, classes,
+                                      **kwargs)
+        # MMPoseInferencer holds its pose model in a Pose2DInferencer
+        optimize_model(getattr(inferencer, 'inferencer', inferencer).model, dtype)
+        return inferencer
     cfg = load_config(config, cfg_options)
     lib = config_library(cfg)
     task = lib.task

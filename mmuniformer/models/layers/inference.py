@@ -10,11 +10,19 @@ The results equal the plain path up to float rounding (``tests/test_inference_ke
 
 They run only where nothing can tell the difference: no autograd graph is recorded
 (``torch.no_grad`` / ``torch.inference_mode``, as in mmengine's val/test loops and the
-inferencers), float32 inputs without autocast, and not while ``torch.compile``,
-TorchScript or ONNX export trace the model (those see the plain path and fuse on
-their own).
+inferencers), floating inputs (float32, bfloat16, float16), and not while ``torch.compile``,
+TorchScript or ONNX export trace the model (those see the plain path and fuse on their own)
+unless the folds were frozen (:func:`freeze_folds`, used by :func:`mmuniformer.apis.optimize`),
+in which case the traced graph sees the folded weights and plain ``linear``/``gelu`` ops.
+Under ``torch.autocast`` they compute in the autocast dtype, as autocast's convolutions and
+linears would (:func:`compute_dtype`).
+
+Folds are computed once: :func:`cached_folds` keeps them on the module, per dtype, and
+recomputes them only when a source parameter or statistic changed (its storage or its
+version counter, which every in-place update such as an optimizer step or
+``load_state_dict`` advances).
 """
-from typing import Optional, Tuple
+from typing import Callable, Iterable, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -22,12 +30,67 @@ import torch.nn.functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
-def inference_kernels_apply(x: torch.Tensor) -> bool:
-    """Whether the inference kernels may run on input ``x`` (see the module docstring)."""
-    return (not torch.is_grad_enabled() and x.dtype == torch.float32
-            and not torch.is_autocast_enabled(x.device.type)
-            and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
+#: input dtypes the kernels take
+FLOAT_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+Folds = Tuple[Optional[torch.Tensor], ...]
+
+
+def inference_kernels_apply(x: torch.Tensor, frozen: bool = False) -> bool:
+    """Whether the inference kernels may run on input ``x`` (see the module docstring);
+    ``frozen``: the module's folds are frozen, so a ``torch.compile`` trace may take them."""
+    return (not torch.is_grad_enabled() and x.dtype in FLOAT_DTYPES
+            and (frozen or not torch.compiler.is_compiling()) and not torch.jit.is_tracing()
             and not torch.jit.is_scripting() and not torch.onnx.is_in_onnx_export())
+
+
+def compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype the kernels compute ``x`` in: autocast's dtype where autocast is on for
+    ``x``'s device (its convolutions and linears would run in it), else ``x.dtype``."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.get_autocast_dtype(x.device.type)
+    return x.dtype
+
+
+def is_frozen(module: nn.Module) -> bool:
+    """Whether :func:`freeze_folds` froze ``module``'s folds."""
+    return getattr(module, '_ik_frozen', None) is not None
+
+
+def _stamp(dtype: torch.dtype, sources: Iterable[torch.Tensor]) -> Optional[tuple]:
+    try:
+        return (dtype, ) + tuple((t.data_ptr(), t._version) for t in sources)
+    except RuntimeError:  # inference tensors have no version counter: do not cache
+        return None
+
+
+def cached_folds(module: nn.Module, dtype: torch.dtype,
+                 sources: Callable[[], Iterable[torch.Tensor]], make: Callable[[], Folds]) -> Folds:
+    """``make()``'s tensors (computed without autograd, cast to ``dtype``), computed once
+    per ``dtype`` and state of ``sources()`` (the parameters and buffers they derive from)
+    and kept on ``module``; frozen folds (:func:`freeze_folds`) of ``dtype`` are returned
+    without checks."""
+    frozen = getattr(module, '_ik_frozen', None)
+    if frozen is not None and frozen[0] == dtype:
+        return frozen[1]
+    stamp = _stamp(dtype, sources())
+    cache = getattr(module, '_ik_cache', None)
+    if stamp is not None and cache is not None and cache[0] == stamp:
+        return cache[1]
+    with torch.no_grad():
+        folds = tuple(None if t is None else t.to(dtype) for t in make())
+    if stamp is not None:
+        object.__setattr__(module, '_ik_cache', (stamp, folds))
+    return folds
+
+
+def freeze_folds(module: nn.Module, dtype: torch.dtype, make: Callable[[], Folds]) -> None:
+    """Compute ``make()``'s folds once in ``dtype`` and keep them for good: later updates
+    of the module's parameters are not seen (an inference-only model, as
+    :func:`mmuniformer.apis.optimize` returns)."""
+    with torch.no_grad():
+        folds = tuple(None if t is None else t.to(dtype).contiguous() for t in make())
+    object.__setattr__(module, '_ik_frozen', (dtype, folds))
 
 
 # oneDNN's fused linear (bias and GELU in the kernel, no bias broadcast copy, no separate
@@ -39,8 +102,15 @@ ONEDNN_MIN_ROWS = 8192
 ONEDNN_MAX_WEIGHT = 32768
 
 
+def _onednn_dtype(dtype: torch.dtype) -> bool:
+    return dtype == torch.float32 or (dtype == torch.bfloat16
+                                      and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def _onednn_linear_suits(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    return (x.device.type == 'cpu' and x.is_contiguous() and weight.numel() <= ONEDNN_MAX_WEIGHT
+    return (x.device.type == 'cpu' and not torch.compiler.is_compiling()
+            and _onednn_dtype(x.dtype) and x.is_contiguous()
+            and weight.numel() <= ONEDNN_MAX_WEIGHT
             and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1] and torch.backends.mkldnn.is_available()
             and hasattr(torch.ops.mkldnn, '_linear_pointwise'))
 
@@ -49,7 +119,9 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
            gelu: bool = False) -> torch.Tensor:
     """``(..., C_in) -> (..., C_out)``: ``x @ weight.T + bias``, then exact (erf) GELU if
     ``gelu``. On CPU, for many rows and a small ``weight`` ``(C_out, C_in)``, one oneDNN call
-    with bias and GELU fused; otherwise ``F.linear`` and GELU in place on its output."""
+    with bias and GELU fused (float32, and bfloat16 where oneDNN has bf16 kernels);
+    otherwise ``F.linear`` and GELU in place on its output (also in a compiled graph, where
+    inductor picks its own kernels)."""
     if _onednn_linear_suits(x, weight):
         if gelu:
             return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'gelu', [], 'none')
@@ -93,10 +165,16 @@ def fold_output_scale(weight: torch.Tensor, bias: Optional[torch.Tensor], layer_
     return weight * gamma[:, None], None if bias is None else bias * gamma
 
 
-def conv_plus_identity(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``x + conv(x)`` for a depthwise ``conv`` with odd kernel and 'same' padding, as one
-    convolution whose centre tap has 1 added. ``(B, C, *S) -> (B, C, *S)``."""
-    weight = conv.weight.clone()
+def plus_identity_weight(conv: nn.Module) -> torch.Tensor:
+    """The weight of ``x -> x + conv(x)`` for a depthwise ``conv`` with odd kernel and
+    'same' padding: ``conv``'s weight with 1 added to the centre tap."""
+    weight = conv.weight.detach().clone()
     centre = tuple(k // 2 for k in weight.shape[2:])
     weight[(slice(None), 0) + centre] += 1
-    return conv._conv_forward(x, weight, conv.bias)
+    return weight
+
+
+def conv_plus_identity(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``x + conv(x)`` as one convolution (:func:`plus_identity_weight`).
+    ``(B, C, *S) -> (B, C, *S)``."""
+    return conv._conv_forward(x, plus_identity_weight(conv), conv.bias)
