@@ -81,7 +81,8 @@ def _count_fast_calls(monkeypatch: pytest.MonkeyPatch) -> List[int]:
 
 @pytest.mark.parametrize('dtype', ['fp32', 'bf16', 'fp16'])
 @pytest.mark.parametrize('make,shape', [
-    (lambda: UniFormer(TINY, out_indices=(0, 1, 2, 3), layer_scale_init=0.1), (2, 3, 64, 64)),
+    (lambda: UniFormer(dict(TINY, layer_scale_stages=(0, 1, 2, 3)), out_indices=(0, 1, 2, 3),
+                       layer_scale_init=0.1), (2, 3, 64, 64)),
     (lambda: UniFormer(dict(TINY, layer_scale_stages=(0, 1, 2, 3)), ndim=3, layer_scale_init=0.1),
      (1, 3, 4, 64, 64)),
     # fp16: the light models' attention in float32 (the release's ``_fp32`` models)

@@ -175,8 +175,8 @@ def test_training_step_under_bf16_autocast_matches_fp32(
 
     monkeypatch.setattr(F, 'scaled_dot_product_attention', counted_sdpa)
     torch.manual_seed(0)
-    model = UniFormer(dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16),
-                      layer_scale_init=0.1)
+    model = UniFormer(dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16,
+                           layer_scale_stages=(0, 1, 2, 3)), layer_scale_init=0.1)
     head = nn.Linear(128, 5)
     x, y = torch.randn(4, 3, 64, 64), torch.tensor([0, 1, 2, 3])
     params = list(model.parameters()) + list(head.parameters())
