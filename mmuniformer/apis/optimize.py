@@ -25,35 +25,14 @@ from typing import Any, Dict, FrozenSet, List, Optional, Union
 import torch
 import torch.nn as nn
 
+from ..hardware import cpu_flags, cpu_has_bf16_units, matrix_units  # noqa: F401 (API)
+
 #: accepted dtype names
 DTYPES: Dict[str, torch.dtype] = {
     'fp32': torch.float32,
     'bf16': torch.bfloat16,
     'fp16': torch.float16,
 }
-#: the CPU's matrix units as /proc/cpuinfo names them, widest first
-MATRIX_UNITS = ('amx_bf16', 'avx512_bf16', 'avx512f', 'avx2')
-_BF16_UNITS = frozenset({'amx_bf16', 'avx512_bf16'})
-
-
-def cpu_flags(cpuinfo: str = '/proc/cpuinfo') -> FrozenSet[str]:
-    """The CPU feature flags of ``cpuinfo`` (first processor); empty where it is unreadable
-    (not Linux)."""
-    try:
-        with open(cpuinfo) as f:
-            for line in f:
-                if line.startswith(('flags', 'Features')):
-                    return frozenset(line.split(':', 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
-
-
-def matrix_units(flags: Optional[FrozenSet[str]] = None) -> List[str]:
-    """The CPU's matrix/vector units among :data:`MATRIX_UNITS` (``flags``: default
-    :func:`cpu_flags`)."""
-    flags = cpu_flags() if flags is None else flags
-    return [unit for unit in MATRIX_UNITS if unit in flags]
 
 
 def auto_dtype(device: Union[str, torch.device] = 'cpu',
@@ -66,7 +45,7 @@ def auto_dtype(device: Union[str, torch.device] = 'cpu',
         return 'bf16' if torch.cuda.is_bf16_supported(including_emulation=False) else 'fp16'
     if device.type == 'cpu':
         flags = cpu_flags() if flags is None else flags
-        return 'bf16' if _BF16_UNITS & set(flags) else 'fp32'
+        return 'bf16' if cpu_has_bf16_units(flags) else 'fp32'
     return 'fp32'
 
 

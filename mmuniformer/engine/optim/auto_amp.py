@@ -1,7 +1,6 @@
 """Mixed precision that runs on any machine: mmengine's ``AmpOptimWrapper`` on accelerators,
 bf16 autocast or float32 on a CPU-only machine."""
 import logging
-import platform
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Union
 
@@ -12,40 +11,13 @@ from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_availa
 from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
+from ...hardware import cpu_has_bf16_units
 from ...registry import OPTIM_WRAPPERS
-
-#: /proc/cpuinfo flags of CPUs with bf16 arithmetic units (x86 AVX512-BF16 or AMX-BF16; Arm BF16)
-BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16', 'bf16')
-
 
 def has_accelerator() -> bool:
     """Whether mmengine's ``AmpOptimWrapper`` can run here (CUDA, NPU, MLU or MUSA device)."""
     return (is_cuda_available() or is_npu_available() or is_mlu_available()
             or is_musa_available())
-
-
-def cpu_has_bf16_units() -> bool:
-    """Whether this CPU computes bf16 natively (so bf16 autocast is faster than float32).
-
-    PyTorch's cpuinfo answers for x86 (``torch.cpu._is_avx512_bf16_supported`` /
-    ``_is_amx_tile_supported``); where those private checks are missing or say no, the
-    kernel's ``/proc/cpuinfo`` flags decide (:data:`BF16_CPU_FLAGS`, which also covers Arm).
-    AVX-512 without the BF16 extension emulates bf16 through float32 conversions and is
-    slower than float32, so it counts as no.
-    """
-    for name in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'):
-        check = getattr(torch.cpu, name, None)
-        if check is not None and check():
-            return True
-    if platform.system() != 'Linux':
-        return False
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as f:
-            flags = {word for line in f if line.startswith(('flags', 'Features'))
-                     for word in line.split(':', 1)[1].split()}
-    except OSError:
-        return False
-    return any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
 @OPTIM_WRAPPERS.register_module()
