@@ -25,6 +25,13 @@ SEG_QS = osp.join(QS, 'fpn_uniformer_tiny_shapes_ade.py')
 POSE_QS = osp.join(QS, 'topdown_uniformer_tiny_stick_coco.py')
 DET_QS = osp.join(QS, 'mask_rcnn_uniformer_tiny_shapes_coco.py')
 LIGHT_CLS = osp.join(REPO, 'configs/cls/uniformer_xxs_in1k_160.py')
+UPERNET = osp.join(REPO, 'configs/seg/upernet_uniformer_s_160k.py')
+TINY_UPERNET = {  # a shallow UniFormer under the released UperNet head (pyramid pooling 1/2/3/6)
+    'model.backbone.arch': dict(_delete_=True, depths=(1, 1, 1, 1),
+                                embed_dims=(32, 64, 128, 256), head_dim=32),
+    'model.backbone.init_cfg': None, 'model.decode_head.in_channels': [32, 64, 128, 256],
+    'model.decode_head.channels': 32, 'model.auxiliary_head.in_channels': 128,
+    'model.auxiliary_head.channels': 16}
 TINY_LIGHT = dict(_delete_=True, depths=(1, 1, 2, 2), embed_dims=(32, 64, 128, 256), head_dim=32)
 ATOL = 1e-4  # fp32, times max(1, max |output|)
 
@@ -92,15 +99,19 @@ CASES = {
     'video': (VIDEO_QS, (8, 64, 64), (4, 96, 64), [(3, 8), (3, )]),
     'seg': (SEG_QS, (64, 96), (96, 160), [(3, 6, 96, 160), (3, 96, 160)]),
     'pose': (POSE_QS, (64, 32), (96, 64), [(3, 17, 24, 16)]),
+    # stage 4 is 2x2 at 64x64 and 4x5 at 128x160: adaptive bins of unequal sizes
+    'upernet': (UPERNET, (64, 64), (128, 160), [(3, 150, 128, 160), (3, 128, 160)]),
 }
+OPTIONS = {'upernet': TINY_UPERNET}
 
 
 @pytest.mark.parametrize('task', list(CASES))
 def test_whole_model_agrees_in_both_runtimes_at_two_sizes(tmp_path, task):
     config, size, size2, shapes = CASES[task]
-    model, part, spec, fn, out, names, argmax = _export(tmp_path, config, size)
+    model, part, spec, fn, out, names, argmax = _export(tmp_path, config, size,
+                                                       OPTIONS.get(task))
     assert part == {'cls': 'classifier', 'video': 'recognizer', 'seg': 'segmentor',
-                    'pose': 'pose'}[task]
+                    'pose': 'pose', 'upernet': 'segmentor'}[task]
     checks, refs = _checks(model, spec, fn, out, argmax, (size, size2))
     _assert_agreement(checks)
     assert [r.shape for r in refs[1]] == shapes

@@ -261,20 +261,52 @@ def _scale_upsample(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]
     return forward
 
 
+def _bin_matrix(n: torch.Tensor, bins: int, like: torch.Tensor) -> torch.Tensor:
+    """``(bins, n)`` averaging matrix of adaptive pooling along an axis of length ``n`` (a
+    traced size): row ``i`` averages ``[floor(i n / bins), ceil((i + 1) n / bins))``."""
+    i = torch.arange(bins, device=like.device)
+    start = torch.div(i * n, bins, rounding_mode='floor')
+    end = torch.div((i + 1) * n + bins - 1, bins, rounding_mode='floor')
+    j = torch.arange(n, device=like.device)
+    inside = (j[None] >= start[:, None]) & (j[None] < end[:, None])
+    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
+
+
+def _matrix_adaptive_pool(module: nn.AdaptiveAvgPool2d) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        size = module.output_size
+        oh, ow = (size, size) if isinstance(size, int) else size
+        oh, ow = oh or x.shape[-2], ow or x.shape[-1]
+        rows = _bin_matrix(torch.tensor(x.shape[-2]), oh, x)
+        cols = _bin_matrix(torch.tensor(x.shape[-1]), ow, x)
+        return rows @ x @ cols.transpose(0, 1)
+    return forward
+
+
 @contextlib.contextmanager
-def _traceable_resizes(model: nn.Module) -> Iterator[None]:
-    """mmseg's ``Upsample`` computes its output size with ``int()`` (a constant in the
-    traced graph); while exporting, resize by its ``scale_factor`` instead (the same
-    sampling grid: for integer factors both give ``factor * size`` with the scale
-    ``1 / factor``), so that height and width stay dynamic."""
+def _traceable_sizes(model: nn.Module) -> Iterator[None]:
+    """Keep height and width dynamic in the traced graph, while exporting only:
+
+    * mmseg's ``Upsample`` computes its output size with ``int()`` (a constant): resize by its
+      ``scale_factor`` instead (the same sampling grid: for integer factors both give
+      ``factor * size`` with the scale ``1 / factor``);
+    * ``AdaptiveAvgPool2d`` to more than one bin (UperNet's pyramid pooling) becomes a
+      fixed-kernel ``AveragePool`` (refused where the bins do not divide the map): pool with
+      the bins' averaging matrices instead, ``rows @ x @ cols^T`` (PyTorch's bins).
+    """
     try:
         from mmseg.models.utils import Upsample
     except ImportError:
-        yield
-        return
-    patched = [m for m in model.modules() if isinstance(m, Upsample) and not m.size]
-    for m in patched:
-        m.forward = _scale_upsample(m)
+        Upsample = ()
+    patched = []
+    for m in model.modules():
+        if isinstance(m, Upsample) and not m.size:
+            m.forward = _scale_upsample(m)
+        elif isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size not in (1, (1, 1)):
+            m.forward = _matrix_adaptive_pool(m)
+        else:
+            continue
+        patched.append(m)
     try:
         yield
     finally:
@@ -310,7 +342,7 @@ def export_onnx(model: nn.Module, fn: ForwardFn, example: torch.Tensor, out: str
     if dynamic_size is None:
         dynamic_size = fixed_size_reason(model) is None
     with torch.no_grad(), fused_kernels(model, False, 'attention'), \
-            _export_symbolics(opset), _traceable_resizes(model):
+            _export_symbolics(opset), _traceable_sizes(model):
         n_out = len(wrapper(example)) - int(argmax)
         names = output_names(names, n_out, scores) + ([labels] if argmax else [])
         in_axes = {0: 'batch'}
@@ -442,7 +474,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='checkpoint (state_dict of the whole model); '
-                        'default: the initial weights')
+                        'default: the initial weights (seed 0)')
     parser.add_argument('--out', default=None, help='ONNX file (default: <config stem>.onnx)')
     parser.add_argument('--part', default='auto', choices=PARTS, help='what to export')
     parser.add_argument('--shape', type=int, nargs='+', default=None,
@@ -477,6 +509,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.batch < 2:
         raise SystemExit(f'--batch must be >= 2 (a batch of 1 can be folded into the graph), '
                          f'got {args.batch}')
+    torch.manual_seed(0)  # the same initial weights on every run without --checkpoint
     model, cfg, scope = build_model_from_config(args.config, args.cfg_options)
     if args.checkpoint:
         from mmengine.runner import load_checkpoint
