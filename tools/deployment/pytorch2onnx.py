@@ -99,10 +99,10 @@ def _detector(model: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
 @dataclass(frozen=True)
 class Part:
     """One exportable part: ``fn(model, x)`` (None: the class logits of the library whose
-    :attr:`~mmuniformer.libraries.Library.export_part` it is), the model attribute it needs, its output
-    names (the last one repeated with an index when there are several), and which axis of
-    its first output holds the classes (-1: argmax over each heatmap's pixels; None: no
-    argmax to compare)."""
+    :attr:`~mmuniformer.libraries.Library.export_part` it is), the model attribute it
+    needs, its output names (see :func:`output_names`), which axis of its first output
+    holds the classes (-1: argmax over each heatmap's pixels; None: no argmax to compare)
+    and the name of the argmax output."""
     fn: Optional[ForwardFn]
     needs: str
     outputs: Tuple[str, ...]
