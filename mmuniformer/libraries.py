@@ -153,7 +153,8 @@ class Library:
         dense_checkpoint: its official checkpoints keep the backbone under ``backbone.``.
         forwards: tensor forwards to try, most complete first (the backbone comes after).
         logits: the forward giving class logits ``(B, K)`` (classifiers / recognisers).
-        export_part: what the ONNX exporter takes by default (``--part auto``).
+        export_part: what the ONNX exporter takes by default (``--part auto``): the whole
+            model of its task as far as ONNX expresses it (the exporter's ``PART_SPECS``).
         inferencer: ``fn(cfg, checkpoint, device, **kwargs)`` -> the library's inferencer.
         model_head_prefixes: key prefixes of the heads of our whole models of this library
             (after conversion), to tell another task's checkpoint.
@@ -217,15 +218,16 @@ LIBRARIES: Tuple[Library, ...] = (
         # object_detection/ (mmdet 2.x): FPN, RPN and RoI heads are keyed as in mmdet 3.x
         head_prefixes=(('neck.', 'neck.'), ('rpn_head.', 'rpn_head.'),
                        ('roi_head.', 'roi_head.')),
-        forwards=(MODE_TENSOR, DET_META, EXTRACT_FEAT), inferencer=_det_inferencer,
-        model_head_prefixes=('rpn_head.', 'roi_head.'), description='a detector (mmdet)'),
+        forwards=(MODE_TENSOR, DET_META, EXTRACT_FEAT), export_part='detector',
+        inferencer=_det_inferencer, model_head_prefixes=('rpn_head.', 'roi_head.'),
+        description='a detector (mmdet)'),
     Library(
         'mmseg', 'mmsegmentation', 'seg',
         # semantic_segmentation/ (mmseg 0.x): keyed as in mmseg 1.x
         head_prefixes=(('neck.', 'neck.'), ('decode_head.', 'decode_head.'),
                        ('auxiliary_head.', 'auxiliary_head.')),
-        inferencer=_seg_inferencer, model_head_prefixes=('decode_head.', 'auxiliary_head.'),
-        description='a segmentor (mmseg)'),
+        export_part='segmentor', inferencer=_seg_inferencer,
+        model_head_prefixes=('decode_head.', 'auxiliary_head.'), description='a segmentor (mmseg)'),
     Library(
         'mmpose', 'mmpose', 'pose',
         # pose_estimation/ (mmpose 0.x TopDownSimpleHead: ``deconv_layers.{0,1,3,4,6,7}``,
@@ -235,7 +237,7 @@ LIBRARIES: Tuple[Library, ...] = (
         # the pose backbones (official and mmpose's projects/uniformer) build the LayerNorms
         # of all four stages and feed only stage 4's (``norm4``) to the head
         unused_official_keys=re.compile(r'^backbone\.norm[123]\.'),
-        inferencer=_pose_inferencer,
+        export_part='pose', inferencer=_pose_inferencer,
         model_head_prefixes=('head.final_layer.', 'head.deconv_layers.', 'keypoint_head.'),
         description='a pose estimator (mmpose)'),
 )

@@ -1,6 +1,8 @@
 """ONNX export (tools/deployment/pytorch2onnx.py): classifier, light classifier, video
-recogniser and detection backbones (window / hybrid stage 3) with a dynamic batch, checked
-against PyTorch's outputs with onnxruntime at batch sizes other than the exported one.
+recogniser and detection backbones (``--part backbone``, window / hybrid stage 3) with a
+dynamic batch, checked against PyTorch's outputs with onnxruntime at batch sizes other than
+the exported one (the whole models of every task, at two sizes in both runtimes:
+tests/test_tools/test_deploy.py).
 
 The PyTorch reference runs the fused attention kernel (the model as trained), the graph the
 explicit softmax path: both must give the same numbers. Small models and inputs keep it cheap.
@@ -73,7 +75,7 @@ def test_detection_backbone_exports(tmp_path, mode):
     """Stage 3 is 6x8 at 96x128 with 4x4 windows: the window partition pads it to 8x8."""
     # random initial weights instead of the cls quick start's checkpoint the config starts from
     options = {'model.backbone.stage3_mode': mode, 'model.backbone.init_cfg': None}
-    (ours, ref), diff = _export_and_compare(tmp_path, DET_QS, (96, 128), options)
+    (ours, ref), diff = _export_and_compare(tmp_path, DET_QS, (96, 128), options, 'backbone')
     shapes = [o.shape for o in ours]
     assert shapes == [(3, 32, 24, 32), (3, 64, 12, 16), (3, 128, 6, 8), (3, 256, 3, 4)]
     assert diff < 1e-4
@@ -81,9 +83,10 @@ def test_detection_backbone_exports(tmp_path, mode):
 
 def test_cli_verifies_and_refuses_wrong_part(tmp_path, capsys):
     out = str(tmp_path / 'cls.onnx')
-    assert TOOL.main([CLS_QS, '--shape', '32', '--out', out, '--verify']) == 0
+    assert TOOL.main([CLS_QS, '--shape', '32', '--out', out, '--verify',
+                      '--runtimes', 'onnxruntime']) == 0
     printed = capsys.readouterr().out
-    assert 'verified' in printed and 'input (batch, 3, 32, 32)' in printed
+    assert 'verified' in printed and 'exported at (2, 3, 32, 32)' in printed
     with pytest.raises(SystemExit, match='needs an mmpretrain config'):
         TOOL.main([DET_QS, '--part', 'classifier', '--out', out])
     with pytest.raises(SystemExit, match='--batch must be >= 2'):

@@ -21,8 +21,8 @@
 #   * openmim depends on opendatalab/openxlab, which downgrade setuptools and requests: openmim is
 #     installed with --no-deps plus its own runtime needs (pandas < 3, see constraints).
 #   * ONNX export (tools/deployment/pytorch2onnx.py) uses torch's TorchScript exporter
-#     (dynamo=False: no onnxscript needed) and checks the file with onnxruntime; both are pinned
-#     to releases that install with numpy < 2 on Python 3.11.
+#     (dynamo=False: no onnxscript needed) and checks the file with onnxruntime and OpenVINO's CPU
+#     plugin; all three are pinned to releases that install with numpy < 2 on Python 3.11.
 #   * numpy < 2 and the other pins: requirements/constraints.txt, each with its reason.
 set -euo pipefail
 
@@ -55,7 +55,7 @@ import mmcv.ops  # noqa: F401  compiled ops present
 from mmcv.ops import nms  # noqa: F401
 import mmpretrain.models, mmdet.models, mmseg.models, mmaction.models, mmpose.models  # noqa
 import mim, ftfy, regex, pytest  # noqa
-import onnx, onnxruntime  # noqa  (tools/deployment/pytorch2onnx.py and its test)
+import onnx, onnxruntime, openvino  # noqa  (tools/deployment/pytorch2onnx.py and its tests)
 PY
 }
 
@@ -80,8 +80,8 @@ else
   log "installing openmim without opendatalab/openxlab"
   pip_install --no-deps openmim==0.3.9
   pip_install click colorama model-index "pandas<3" requests rich tabulate
-  log "installing test tools and the ONNX exporter's checker"
-  pip_install pytest pytest-xdist onnx onnxruntime
+  log "installing test tools and the ONNX exporter's runtimes"
+  pip_install pytest pytest-xdist onnx onnxruntime openvino
 fi
 # scikit-image: the real photographs (astronaut, coffee, chelsea) that the picture tests draw on
 # (tests/test_apis/test_real_photos.py); a test dependency only.

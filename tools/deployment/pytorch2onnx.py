@@ -1,39 +1,59 @@
-"""Export the model of a config to ONNX with a dynamic batch axis, and check it with onnxruntime.
+"""Export the whole model of a config to ONNX (dynamic batch, height, width and, for video,
+frames) and check it against PyTorch in ONNX Runtime and OpenVINO.
 
     python tools/deployment/pytorch2onnx.py CONFIG [--checkpoint CKPT] [--out model.onnx]
-        [--part auto|classifier|recognizer|backbone] [--shape S | H W | T H W] [--batch 2]
-        [--opset 17] [--verify] [--cfg-options KEY=VALUE ...]
+        [--part auto|classifier|recognizer|segmentor|pose|detector|backbone]
+        [--shape S | H W | T H W] [--verify-shape S | H W | T H W] [--batch 2]
+        [--scores] [--argmax] [--opset 17] [--verify] [--runtimes onnxruntime openvino]
+        [--benchmark N] [--cfg-options KEY=VALUE ...]
 
-What is exported (``--part auto`` picks by the config's library,
-:attr:`mmuniformer.libraries.Library.export_part`):
+What is exported (``--part auto``: the whole model of the config's task,
+:attr:`mmuniformer.libraries.Library.export_part`); input ``input``, normalised pixels
+``(B, 3, H, W)`` (``(B, 3, T, H, W)`` for video):
 
-* ``classifier`` (mmpretrain): ``model(inputs, mode='tensor')``, input ``(B, 3, H, W)`` normalised
-  pixels, output the class logits ``(B, K)`` (softmax them for scores);
-* ``recognizer`` (mmaction2): backbone + ``cls_head`` of one clip, input ``(B, 3, T, H, W)``,
-  output the class logits ``(B, K)``;
-* ``backbone`` (mmdet, mmseg, mmpose, or any config): ``model.backbone(inputs)``, one output per
-  returned stage ``(B, C_i, H_i, W_i)``; the window and hybrid stage-3 modes included.
+* ``classifier`` (mmpretrain): ``logits (B, K)`` (``--scores``: softmax ``scores``);
+* ``recognizer`` (mmaction2): backbone + ``cls_head`` of one clip, ``logits (B, K)``
+  (``--scores`` as above);
+* ``segmentor`` (mmseg): backbone + neck + decode head + the bilinear resize to the input size,
+  mmseg's ``encode_decode``: ``seg_logits (B, K, H, W)`` per pixel;
+* ``pose`` (mmpose, top-down): backbone + head, ``heatmaps (B, J, H/4, W/4)``;
+* ``detector`` (mmdet): backbone + neck features ``feat0..`` and the RPN head's raw maps
+  ``rpn_cls0..`` / ``rpn_reg0..`` per level. Left to the caller: anchor generation, box
+  decoding and NMS of the proposals, RoIAlign, the RoI box / mask heads and their NMS;
+* ``backbone`` (any config): ``model.backbone(inputs)``, one output per returned stage.
 
-Data preprocessing (mean / std, BGR -> RGB) is not part of the graph: feed normalised inputs.
-Only the batch axis is dynamic; the spatial (and temporal) size is the one exported (``--shape``,
-default the config's test-pipeline size), because the window partition, its padding and the
-light models' number of kept tokens are computed from it. Detection / segmentation heads (RoI
-ops, NMS, mmseg's resize to the original image) are not exported.
+The light models (UniFormer-XXS / XS) with token selection export with a fixed height and width
+(their blocks keep ``int(N * keep_ratio)`` tokens, a constant of the traced graph); the batch
+stays dynamic.
+
+``--argmax`` adds the argmax over the classes as an int64 output: ``labels (B,)`` of a
+classifier / recogniser, ``class_map (B, H, W)`` of a segmentor. Data preprocessing (mean /
+std, BGR -> RGB, resizing and padding the photo) and the resize of the maps back to the
+original photo are not part of the graph.
 
 Attention runs its explicit ``softmax(q k^T) v`` path in the graph (the same numbers as the
-fused kernel, which the TorchScript exporter handles less uniformly across opsets).
-``--verify`` runs the ONNX file with onnxruntime at batch ``--batch`` and ``--batch + 1`` and
-compares it with PyTorch (exit status 1 if the max abs difference exceeds ``--atol``).
+fused kernel). ``--verify`` compares each runtime with PyTorch (mmseg's / mmpose's own
+forward, fused attention) at two inputs: batch ``--batch`` at the exported size and batch
+``--batch + 1`` at ``--verify-shape`` (default: the exported size + 32 rows, + 64 columns;
+for video also 4 frames fewer, at least 4). Per output it prints the max abs difference and the
+agreement of the argmax (labels, per-pixel class, per-keypoint heatmap peak). fp32 runs
+(onnxruntime, OpenVINO with ``INFERENCE_PRECISION_HINT=f32``) must stay within ``--atol``
+times ``max(1, max |output|)`` and agree on >= ``--min-agreement`` (99.9%) of the items, else
+exit status 1; OpenVINO in its default precision (bf16 on CPUs with AVX512_BF16 or AMX) is
+reported only. ``--benchmark N`` times N runs of each on one thread (CPU time per batch).
 """
 import argparse
 import contextlib
 import os.path as osp
 import sys
+import time
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
@@ -46,23 +66,81 @@ from mmuniformer.apis import build_model_from_config, input_shape_from_config
 from mmuniformer.libraries import BACKBONE, BY_SCOPE, LIBRARIES, flatten_tensors
 from mmuniformer.models.layers import fused_kernels
 
-#: the parts that can be exported: a library's own (its class logits) and the backbone
-EXPORT_PARTS = {lib.export_part: lib for lib in LIBRARIES if lib.export_part != 'backbone'}
-PARTS = ('auto', *EXPORT_PARTS, 'backbone')
 DEFAULT_SIZE = 224
 DEFAULT_FRAMES = 8
+#: the second --verify input: this many more rows / columns, frames fewer (video)
+VERIFY_GROW = (32, 64)
+VERIFY_FEWER_FRAMES = 4
+RUNTIMES = ('onnxruntime', 'openvino')
+ForwardFn = Callable[[nn.Module, torch.Tensor], Any]
+
+
+def _segmentor(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """mmseg's ``encode_decode``: decode head logits resized to the input, ``(B, K, H, W)``."""
+    meta = dict(img_shape=x.shape[2:])  # a torch.Size: mmseg resizes to it as given
+    return model.encode_decode(x, [meta] * x.shape[0])
+
+
+def _pose(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """mmpose's ``mode='tensor'``: the heatmaps ``(B, J, H', W')`` (no flip test)."""
+    out = model(x, None, mode='tensor')
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _detector(model: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    """Neck features and the RPN head's raw objectness / box-delta maps, per level."""
+    feats = model.extract_feat(x)
+    if getattr(model, 'rpn_head', None) is None:
+        return tuple(feats)
+    cls, reg = model.rpn_head(feats)
+    return (*feats, *cls, *reg)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One exportable part: ``fn(model, x)`` (None: the class logits of the library whose
+    :attr:`~mmuniformer.libraries.Library.export_part` it is), the model attribute it
+    needs, its output names (see :func:`output_names`), which axis of its first output
+    holds the classes (-1: argmax over each heatmap's pixels; None: no argmax to compare)
+    and the name of the argmax output."""
+    fn: Optional[ForwardFn]
+    needs: str
+    outputs: Tuple[str, ...]
+    class_axis: Optional[int] = 1
+    labels: str = 'labels'
+
+
+#: part name (:attr:`mmuniformer.libraries.Library.export_part`) -> how it is exported
+PART_SPECS: Dict[str, Part] = {
+    'classifier': Part(None, 'head', ('logits', )),
+    'recognizer': Part(None, 'cls_head', ('logits', )),
+    'segmentor': Part(_segmentor, 'decode_head', ('seg_logits', ), labels='class_map'),
+    'pose': Part(_pose, 'head', ('heatmaps', ), class_axis=-1),
+    'detector': Part(_detector, 'neck', ('feat', 'rpn_cls', 'rpn_reg'), class_axis=None),
+    'backbone': Part(BACKBONE.fn, 'backbone', ('output', ), class_axis=None),
+}
+PARTS = ('auto', *PART_SPECS)
+assert all(lib.export_part in PART_SPECS for lib in LIBRARIES)
 
 
 class ExportWrapper(nn.Module):
-    """``forward(x)`` = ``fn(model, x)`` as a tuple of tensors (what the exporter needs)."""
+    """``forward(x)`` = ``fn(model, x)`` as a tuple of tensors (what the exporter needs),
+    with the softmax (``scores``) and / or the argmax over ``class_axis`` appended."""
 
-    def __init__(self, model: nn.Module, fn: Callable[[nn.Module, torch.Tensor], Any]) -> None:
+    def __init__(self, model: nn.Module, fn: ForwardFn, scores: bool = False,
+                 argmax: bool = False, class_axis: Optional[int] = 1) -> None:
         super().__init__()
         self.model = model
         self._fn = fn
+        self.scores, self.argmax, self.class_axis = scores, argmax, class_axis
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        return flatten_tensors(self._fn(self.model, x))
+        out = flatten_tensors(self._fn(self.model, x))
+        if self.scores:
+            out = (out[0].softmax(1), *out[1:])
+        if self.argmax:
+            out = (*out, out[0].argmax(self.class_axis))
+        return out
 
 
 def resolve_part(part: str, scope: str) -> str:
@@ -75,34 +153,65 @@ def resolve_part(part: str, scope: str) -> str:
     return lib.export_part if lib is not None else 'backbone'
 
 
-def export_fn(part: str, scope: str) -> Callable[[nn.Module, torch.Tensor], Any]:
-    """The forward of ``part``: the class logits of a classifier (``(B, 3, H, W)`` -> ``(B,
-    K)``) or a recogniser (``(B, 3, T, H, W)``, one clip each), else ``model.backbone``; refuses
-    parts the config's library does not have."""
-    if part == 'backbone':
-        return BACKBONE.fn
-    lib = EXPORT_PARTS[part]
-    if scope != lib.scope:
-        raise ValueError(f"--part {part} needs an {lib.package} config (default_scope "
-                         f"'{lib.scope}'); this config's scope is {scope!r}: use --part backbone")
-    return lib.logits
+def export_fn(part: str, scope: str, model: Optional[nn.Module] = None) -> ForwardFn:
+    """The forward of ``part``; refuses a library's part for another library's config (or a
+    model without the module the part needs)."""
+    spec = PART_SPECS[part]
+    owner = next((lib for lib in LIBRARIES if lib.export_part == part), None)
+    if owner is not None and scope != owner.scope:
+        raise ValueError(f"--part {part} needs an {owner.package} config (default_scope "
+                         f"'{owner.scope}'); this config's scope is {scope!r}: use --part "
+                         f"{BY_SCOPE[scope].export_part if scope in BY_SCOPE else 'backbone'}"
+                         ' or backbone')
+    if model is not None and getattr(model, spec.needs, None) is None:
+        raise ValueError(f'--part {part} needs a model with a {spec.needs!r}; '
+                         f'{type(model).__name__} has none: use --part backbone')
+    return spec.fn or owner.logits
+
+
+def _parse_size(shape: Sequence[int], flag: str) -> Tuple[int, ...]:
+    if len(shape) not in (1, 2, 3) or any(s < 1 for s in shape):
+        raise ValueError(f'{flag} takes 1, 2 or 3 positive integers (S, H W or T H W), '
+                         f'got {list(shape)}')
+    return tuple(shape) * 2 if len(shape) == 1 else tuple(shape)
 
 
 def input_size(shape: Optional[Sequence[int]], cfg: Any, video: bool) -> Tuple[int, ...]:
     """``(H, W)`` or ``(T, H, W)`` from ``--shape``, else the config's test pipeline."""
     frames, hw = input_shape_from_config(cfg)
-    if shape:
-        if len(shape) not in (1, 2, 3) or any(s < 1 for s in shape):
-            raise ValueError(f'--shape takes 1, 2 or 3 positive integers (S, H W or T H W), '
-                             f'got {list(shape)}')
-        size = tuple(shape) * 2 if len(shape) == 1 else tuple(shape)
-    else:
-        size = hw or (DEFAULT_SIZE, DEFAULT_SIZE)
+    size = _parse_size(shape, '--shape') if shape else (hw or (DEFAULT_SIZE, DEFAULT_SIZE))
     if video and len(size) == 2:
         size = (frames or DEFAULT_FRAMES, ) + size
     if not video and len(size) == 3:
         raise ValueError(f'--shape {list(shape)} has a time axis, but this model takes images')
     return size
+
+
+def fixed_size_reason(model: nn.Module) -> Optional[str]:
+    """Why ``model`` exports with its height / width fixed, or None: the light models'
+    token-selecting blocks (``keep_ratio < 1``) keep ``int(N * keep_ratio)`` tokens, a
+    Python number that the traced graph holds as a constant."""
+    for name, module in model.named_modules():
+        if getattr(module, 'keep_ratio', 1) < 1:
+            return (f'{name} keeps int(N * keep_ratio) of its N tokens (keep_ratio '
+                    f'{module.keep_ratio}), a constant in the graph')
+    return None
+
+
+def second_size(size: Tuple[int, ...], shape: Optional[Sequence[int]]) -> Tuple[int, ...]:
+    """The second ``--verify`` input size: ``--verify-shape`` (given with or without the time
+    axis), else ``size`` grown by :data:`VERIFY_GROW` and, for video, fewer frames."""
+    if shape:
+        other = _parse_size(shape, '--verify-shape')
+        if len(other) == 2 and len(size) == 3:
+            other = (size[0], *other)
+        if len(other) != len(size):
+            raise ValueError(f'--verify-shape {list(shape)} does not fit the input {size}')
+        return other
+    hw = (size[-2] + VERIFY_GROW[0], size[-1] + VERIFY_GROW[1])
+    if len(size) == 3:
+        return (max(size[0] - VERIFY_FEWER_FRAMES, 4) if size[0] > 4 else size[0], *hw)
+    return hw
 
 
 def _contiguous_symbolic(g: Any, x: Any, memory_format: Any) -> Any:
@@ -146,37 +255,150 @@ def _export_symbolics(opset: int) -> Iterator[None]:
             torch.onnx.unregister_custom_op_symbolic(name, opset)
 
 
-def export_onnx(model: nn.Module, fn: Callable[[nn.Module, torch.Tensor], Any],
-                example: torch.Tensor, out: str, opset: int = 17) -> List[str]:
-    """Export ``fn(model, x)`` to ``out`` with a dynamic batch; returns the output names.
+def _scale_upsample(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, None, module.scale_factor, module.mode, module.align_corners)
+    return forward
+
+
+def _bin_matrix(n: torch.Tensor, bins: int, like: torch.Tensor) -> torch.Tensor:
+    """``(bins, n)`` averaging matrix of adaptive pooling along an axis of length ``n`` (a
+    traced size): row ``i`` averages ``[floor(i n / bins), ceil((i + 1) n / bins))``."""
+    i = torch.arange(bins, device=like.device)
+    start = torch.div(i * n, bins, rounding_mode='floor')
+    end = torch.div((i + 1) * n + bins - 1, bins, rounding_mode='floor')
+    j = torch.arange(n, device=like.device)
+    inside = (j[None] >= start[:, None]) & (j[None] < end[:, None])
+    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
+
+
+def _matrix_adaptive_pool(module: nn.AdaptiveAvgPool2d) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        size = module.output_size
+        oh, ow = (size, size) if isinstance(size, int) else size
+        oh, ow = oh or x.shape[-2], ow or x.shape[-1]
+        rows = _bin_matrix(torch.tensor(x.shape[-2]), oh, x)
+        cols = _bin_matrix(torch.tensor(x.shape[-1]), ow, x)
+        return rows @ x @ cols.transpose(0, 1)
+    return forward
+
+
+@contextlib.contextmanager
+def _traceable_sizes(model: nn.Module) -> Iterator[None]:
+    """Keep height and width dynamic in the traced graph, while exporting only:
+
+    * mmseg's ``Upsample`` computes its output size with ``int()`` (a constant): resize by its
+      ``scale_factor`` instead (the same sampling grid: for integer factors both give
+      ``factor * size`` with the scale ``1 / factor``);
+    * ``AdaptiveAvgPool2d`` to more than one bin (UperNet's pyramid pooling) becomes a
+      fixed-kernel ``AveragePool`` (refused where the bins do not divide the map): pool with
+      the bins' averaging matrices instead, ``rows @ x @ cols^T`` (PyTorch's bins).
+    """
+    try:
+        from mmseg.models.utils import Upsample
+    except ImportError:
+        Upsample = ()
+    patched = []
+    for m in model.modules():
+        if isinstance(m, Upsample) and not m.size:
+            m.forward = _scale_upsample(m)
+        elif isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size not in (1, (1, 1)):
+            m.forward = _matrix_adaptive_pool(m)
+        else:
+            continue
+        patched.append(m)
+    try:
+        yield
+    finally:
+        for m in patched:
+            del m.forward
+
+
+def output_names(names: Sequence[str], n_out: int, scores: bool = False) -> List[str]:
+    """``n_out`` output names from a part's ``names``: as they are when they match, else
+    ``n_out / len(names)`` indexed outputs per name (``feat0.., rpn_cls0..``) when that
+    divides, else the first name indexed; the first one is ``scores`` with ``scores``."""
+    names = ['scores', *names[1:]] if scores else list(names)
+    if n_out == len(names):
+        return names
+    if n_out % len(names) == 0:
+        per = n_out // len(names)
+        return [f'{name}{i}' for name in names for i in range(per)]
+    return [f'{names[0]}{i}' for i in range(n_out)]
+
+
+def export_onnx(model: nn.Module, fn: ForwardFn, example: torch.Tensor, out: str,
+                opset: int = 17, names: Sequence[str] = ('output', ), scores: bool = False,
+                argmax: bool = False, class_axis: Optional[int] = 1,
+                labels: str = 'labels', dynamic_size: Optional[bool] = None) -> List[str]:
+    """Export ``fn(model, x)`` to ``out`` with a dynamic batch, height, width (and frames for
+    ``(B, C, T, H, W)`` inputs; only the batch when not ``dynamic_size``, by default when
+    :func:`fixed_size_reason` gives a reason); returns the output names.
 
     ``example``: ``(B, C, ...)``; use B >= 2 so that no size-1 batch gets folded away.
+    ``names``: the output names (see :func:`output_names`).
     """
-    wrapper = ExportWrapper(model, fn).eval()
-    with torch.no_grad(), fused_kernels(model, False, 'attention'), _export_symbolics(opset):
-        n_out = len(wrapper(example))
-        names = ['output'] if n_out == 1 else [f'output{i}' for i in range(n_out)]
-        axes: Dict[str, Dict[int, str]] = {n: {0: 'batch'} for n in ['input', *names]}
+    wrapper = ExportWrapper(model, fn, scores, argmax, class_axis).eval()
+    if dynamic_size is None:
+        dynamic_size = fixed_size_reason(model) is None
+    with torch.no_grad(), fused_kernels(model, False, 'attention'), \
+            _export_symbolics(opset), _traceable_sizes(model):
+        n_out = len(wrapper(example)) - int(argmax)
+        names = output_names(names, n_out, scores) + ([labels] if argmax else [])
+        in_axes = {0: 'batch'}
+        if dynamic_size:
+            in_axes.update({example.dim() - 2: 'height', example.dim() - 1: 'width'})
+            if example.dim() == 5:
+                in_axes[2] = 'frames'
+        axes: Dict[str, Dict[int, str]] = {'input': in_axes}
+        for name in names:
+            axes[name] = {0: 'batch'}
         torch.onnx.export(wrapper, (example, ), out, input_names=['input'], output_names=names,
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True,
                           dynamo=False)
     return names
 
 
-def torch_outputs(model: nn.Module, fn: Callable[[nn.Module, torch.Tensor], Any],
-                  x: torch.Tensor) -> List[np.ndarray]:
-    """PyTorch reference outputs of ``fn(model, x)`` (eval mode, fused attention as trained)."""
+def torch_outputs(model: nn.Module, fn: ForwardFn, x: torch.Tensor, scores: bool = False,
+                  argmax: bool = False, class_axis: Optional[int] = 1) -> List[np.ndarray]:
+    """PyTorch reference outputs of ``fn(model, x)`` (eval mode, fused attention as trained,
+    the libraries' own modules)."""
     with torch.no_grad():
-        return [t.numpy() for t in ExportWrapper(model, fn).eval()(x)]
+        out = ExportWrapper(model, fn, scores, argmax, class_axis).eval()(x)
+    return [t.numpy() for t in out]
 
 
 def onnx_outputs(path: str, x: np.ndarray) -> List[np.ndarray]:
     """Outputs of the ONNX file ``path`` on ``x`` with onnxruntime's CPU provider."""
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-    return session.run(None, {'input': x.astype(np.float32)})
+    return make_runner(path, 'onnxruntime')[0](x)
+
+
+def make_runner(path: str, runtime: str, precision: str = 'f32', threads: int = 1
+                ) -> Tuple[Callable[[np.ndarray], List[np.ndarray]], str]:
+    """``(run(x) -> outputs, precision used)`` of the ONNX file ``path`` on the CPU:
+    ``runtime`` 'onnxruntime' (fp32) or 'openvino' (``precision`` 'f32', or 'default' for
+    the plugin's own ``INFERENCE_PRECISION_HINT``), on ``threads`` threads."""
+    if runtime == 'onnxruntime':
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        return (lambda x: session.run(None, {'input': x.astype(np.float32)})), 'f32'
+    if runtime == 'openvino':
+        import openvino as ov
+        config: Dict[str, Any] = {'INFERENCE_NUM_THREADS': threads}
+        if precision == 'f32':
+            config['INFERENCE_PRECISION_HINT'] = 'f32'
+        compiled = ov.Core().compile_model(path, 'CPU', config)
+        used = str(compiled.get_property('INFERENCE_PRECISION_HINT'))
+        request = compiled.create_infer_request()
+
+        def run(x: np.ndarray) -> List[np.ndarray]:
+            result = request.infer({'input': x.astype(np.float32)})
+            return [np.asarray(result[out]) for out in compiled.outputs]
+        return run, {'<Type: \'float32\'>': 'f32', '<Type: \'bfloat16\'>': 'bf16',
+                     '<Type: \'float16\'>': 'f16'}.get(used, used)
+    raise ValueError(f'unknown runtime {runtime!r}; choose one of {RUNTIMES}')
 
 
 def max_abs_diff(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
@@ -186,23 +408,96 @@ def max_abs_diff(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
     for x, y in zip(a, b):
         if x.shape != y.shape:
             raise AssertionError(f'output shapes differ: {x.shape} against {y.shape}')
-    return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
+    return max(float(np.abs(x.astype(np.float64) - y).max()) for x, y in zip(a, b))
+
+
+def argmax_agreement(a: np.ndarray, b: np.ndarray, class_axis: int) -> float:
+    """Fraction of items whose argmax agrees: over ``class_axis`` (labels, per-pixel
+    classes), or, for ``-1``, over each ``(H, W)`` map (heatmap peaks)."""
+    if class_axis == -1:
+        a, b = a.reshape(*a.shape[:2], -1), b.reshape(*b.shape[:2], -1)
+        return float((a.argmax(-1) == b.argmax(-1)).mean())
+    return float((a.argmax(class_axis) == b.argmax(class_axis)).mean())
+
+
+@dataclass
+class Check:
+    """The comparison of one runtime with PyTorch on one input."""
+    runtime: str
+    precision: str
+    shape: Tuple[int, ...]
+    max_diff: float  # over the float outputs
+    scale: float  # max |PyTorch output|
+    agreement: Optional[float]  # argmax agreement (None: no classes)
+    exact: Optional[float] = None  # agreement of the exported argmax output
+
+    def passed(self, atol: float, min_agreement: float) -> bool:
+        ok = self.max_diff <= atol * max(1., self.scale)
+        return ok and all(a is None or a >= min_agreement for a in (self.agreement, self.exact))
+
+    def line(self) -> str:
+        text = (f'{self.runtime:<11} {self.precision:<5} input {self.shape}: max |diff| '
+                f'{self.max_diff:.3g} (outputs up to {self.scale:.3g})')
+        if self.agreement is not None:
+            text += f', argmax agreement {100 * self.agreement:.3f}%'
+        if self.exact is not None:
+            text += f', exported argmax {100 * self.exact:.3f}%'
+        return text
+
+
+def compare(ours: Sequence[np.ndarray], ref: Sequence[np.ndarray], runtime: str,
+            precision: str, shape: Tuple[int, ...], class_axis: Optional[int],
+            argmax: bool) -> Check:
+    """:class:`Check` of one runtime's outputs against PyTorch's (same order) on an input
+    of ``shape``."""
+    if argmax:
+        exact = float((ours[-1] == ref[-1]).mean())
+        ours, ref = ours[:-1], ref[:-1]
+    else:
+        exact = None
+    agree = None if class_axis is None else argmax_agreement(ours[0], ref[0], class_axis)
+    scale = max(float(np.abs(r).max()) for r in ref)
+    return Check(runtime, precision, tuple(shape), max_abs_diff(ours, ref), scale,
+                 agree, exact)
+
+
+def cpu_time_per_run(run: Callable[[], Any], n: int) -> float:
+    """CPU seconds (this process) per call of ``run`` over ``n`` calls after one warm-up."""
+    run()
+    start = time.process_time()
+    for _ in range(n):
+        run()
+    return (time.process_time() - start) / n
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='checkpoint (state_dict of the whole model); '
-                        'default: the initial weights')
+                        'default: the initial weights (seed 0)')
     parser.add_argument('--out', default=None, help='ONNX file (default: <config stem>.onnx)')
     parser.add_argument('--part', default='auto', choices=PARTS, help='what to export')
     parser.add_argument('--shape', type=int, nargs='+', default=None,
                         help='S, H W, or T H W for video (default: the test pipeline size)')
+    parser.add_argument('--verify-shape', type=int, nargs='+', default=None,
+                        help='the second --verify input size (default: --shape + 32 rows, '
+                        '+ 64 columns, video 4 frames fewer)')
     parser.add_argument('--batch', type=int, default=2, help='example batch (>= 2)')
+    parser.add_argument('--scores', action='store_true',
+                        help='classifier / recogniser: softmax scores instead of logits')
+    parser.add_argument('--argmax', action='store_true',
+                        help='add the argmax over the classes (labels / class map)')
     parser.add_argument('--opset', type=int, default=17, help='ONNX opset')
     parser.add_argument('--verify', action='store_true',
-                        help='compare onnxruntime with PyTorch at two batch sizes')
-    parser.add_argument('--atol', type=float, default=1e-4, help='--verify tolerance')
+                        help='compare the runtimes with PyTorch at two input sizes')
+    parser.add_argument('--runtimes', nargs='+', default=list(RUNTIMES), choices=RUNTIMES,
+                        help='runtimes for --verify / --benchmark')
+    parser.add_argument('--atol', type=float, default=1e-4,
+                        help='fp32 tolerance, times max(1, max |output|)')
+    parser.add_argument('--min-agreement', type=float, default=0.999,
+                        help='fp32: least fraction of agreeing labels / pixels / keypoints')
+    parser.add_argument('--benchmark', type=int, default=0, metavar='N',
+                        help='time N runs of PyTorch and each runtime on one thread')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
     return parser.parse_args(argv)
@@ -214,6 +509,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.batch < 2:
         raise SystemExit(f'--batch must be >= 2 (a batch of 1 can be folded into the graph), '
                          f'got {args.batch}')
+    torch.manual_seed(0)  # the same initial weights on every run without --checkpoint
     model, cfg, scope = build_model_from_config(args.config, args.cfg_options)
     if args.checkpoint:
         from mmengine.runner import load_checkpoint
@@ -221,30 +517,77 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model.eval()
     try:
         part = resolve_part(args.part, scope)
-        fn = export_fn(part, scope)
+        spec = PART_SPECS[part]
+        fn = export_fn(part, scope, model)
+        if (args.scores or args.argmax) and spec.class_axis != 1:
+            raise ValueError(f'--scores / --argmax need class logits (classifier, recognizer, '
+                             f'segmentor), not --part {part}')
+        if args.scores and part == 'segmentor':
+            raise ValueError('--scores: a segmentor exports per-pixel logits; use --argmax')
         video = part == 'recognizer' or getattr(getattr(model, 'backbone', None), 'ndim', 2) == 3
         size = input_size(args.shape, cfg, video)
+        fixed = fixed_size_reason(model)
+        if fixed and args.verify_shape and tuple(args.verify_shape) != size:
+            raise ValueError(f'--verify-shape: this model exports at a fixed size ({fixed})')
+        size2 = size if fixed else second_size(size, args.verify_shape)
     except ValueError as err:
         raise SystemExit(str(err))
     out = args.out or osp.splitext(osp.basename(args.config))[0] + '.onnx'
     gen = torch.Generator().manual_seed(0)
     example = torch.randn(args.batch, 3, *size, generator=gen)
-    names = export_onnx(model, fn, example, out, args.opset)
-    logger.info(f'exported {part} of {args.config} ({scope}) to {out}: input (batch, 3, '
-                f'{", ".join(map(str, size))}), outputs {names}, opset {args.opset}')
-    print(f'{out}: {part}, input (batch, 3, {", ".join(map(str, size))}), outputs {names}')
-    if not args.verify:
+    heads = dict(scores=args.scores, argmax=args.argmax, class_axis=spec.class_axis)
+    names = export_onnx(model, fn, example, out, args.opset, spec.outputs,
+                        labels=spec.labels, dynamic_size=not fixed, **heads)
+    dims = 'batch, 3, ' + ('frames, ' if video else '') + 'height, width'
+    if fixed:
+        dims = f'batch, 3, {", ".join(map(str, size))}'
+        print(f'height and width fixed at {size}: {fixed}')
+    logger.info(f'exported {part} of {args.config} ({scope}) to {out}, opset {args.opset}')
+    print(f'{out}: {part}, input ({dims}) exported at {(args.batch, 3, *size)}, '
+          f'outputs {names}')
+    if part == 'detector':
+        print('left to the caller: anchors, box decoding and NMS of the RPN proposals, '
+              'RoIAlign, the RoI box / mask heads and their NMS')
+    if not (args.verify or args.benchmark):
         return 0
-    worst = 0.
-    for batch in (args.batch, args.batch + 1):
-        x = torch.randn(batch, 3, *size, generator=gen)
-        diff = max_abs_diff(onnx_outputs(out, x.numpy()), torch_outputs(model, fn, x))
-        print(f'verify batch {batch}: max |onnxruntime - pytorch| = {diff:.3g}')
-        worst = max(worst, diff)
-    if worst > args.atol:
-        print(f'FAILED: difference {worst:.3g} exceeds --atol {args.atol}')
-        return 1
-    print('verified')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        inputs = [torch.randn(args.batch, 3, *size, generator=gen),
+                  torch.randn(args.batch + 1, 3, *size2, generator=gen)]
+        refs = [torch_outputs(model, fn, x, **heads) for x in inputs]
+        runs = [(rt, prec) for rt in args.runtimes
+                for prec in (('f32', 'default') if rt == 'openvino' else ('f32', ))]
+        failed = False
+        for runtime, precision in runs:
+            run, used = make_runner(out, runtime, precision)
+            for x, ref in zip(inputs, refs):
+                check = compare(run(x.numpy()), ref, runtime, used, tuple(x.shape),
+                                spec.class_axis, args.argmax)
+                strict = used == 'f32'
+                ok = check.passed(args.atol, args.min_agreement)
+                failed |= strict and not ok
+                mark = ('ok' if ok else 'FAILED') if strict else 'reported'
+                print(f'verify {check.line()} [{mark}]')
+            if args.benchmark:
+                x = inputs[0].numpy()
+                per = cpu_time_per_run(lambda: run(x), args.benchmark)
+                print(f'benchmark {runtime} {used}: {1e3 * per:.1f} ms CPU per batch of '
+                      f'{args.batch}, one thread')
+        if args.benchmark:
+            wrapper = ExportWrapper(model, fn, **heads).eval()
+            with torch.no_grad():
+                per = cpu_time_per_run(lambda: wrapper(inputs[0]), args.benchmark)
+            print(f'benchmark pytorch eager f32: {1e3 * per:.1f} ms CPU per batch of '
+                  f'{args.batch}, one thread')
+    finally:
+        torch.set_num_threads(threads)
+    if args.verify:
+        if failed:
+            print(f'FAILED: an fp32 runtime exceeds --atol {args.atol} (times the output '
+                  f'scale) or agrees on less than {args.min_agreement:.2%}')
+            return 1
+        print('verified')
     return 0
 
 
