@@ -1,9 +1,9 @@
 # Detection quick start: a tiny UniFormer Mask R-CNN trained from scratch on the embedded
 # `shapes_coco` data (4 categories of shapes with polygon masks, 1-4 per 96x128 image, made
-# by tools/data/make_coco_instances.py), evaluated with mmdet's CocoMetric (box and mask mAP).
+# by ../tools/data/make_coco_instances.py), evaluated with mmdet's CocoMetric (box and mask mAP).
 # Sized to train on 2 CPU cores in a few minutes; run it from the repository root:
 #
-#   python tools/data/make_coco_instances.py --out data/shapes_coco
+#   python projects/quickstart/tools/data/make_coco_instances.py --out data/shapes_coco
 #   mim train mmdet projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py \
 #       --work-dir work_dirs/quickstart_det
 #   mim test mmdet projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py \

@@ -1,9 +1,10 @@
 # Quick start: a tiny UniFormer trained from scratch on the embedded `shapes_cls` data
-# (8 classes of shapes and textures, 64x64, made by tools/data/make_shapes_cls.py).
+# (8 classes of shapes and textures, 64x64, made by ../tools/data/make_shapes_cls.py).
 # Sized to train on 2 CPU cores in a few minutes; run it from the repository root:
 #
-#   python tools/data/make_shapes_cls.py --out data/shapes_cls
-#   mim train mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py --work-dir work_dirs/quickstart
+#   python projects/quickstart/tools/data/make_shapes_cls.py --out data/shapes_cls
+#   mim train mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py \
+#       --work-dir work_dirs/quickstart
 #   mim test mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py \
 #       --checkpoint work_dirs/quickstart/epoch_12.pth
 #
@@ -61,16 +62,10 @@ train_dataloader = dict(
         classes=f'{data_root}/classes.txt',
         pipeline=train_pipeline))
 val_dataloader = dict(
+    train_dataloader,
     batch_size=128,
-    num_workers=1,
-    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix='val',
-        classes=f'{data_root}/classes.txt',
-        pipeline=test_pipeline))
+    dataset=dict(train_dataloader['dataset'], data_prefix='val', pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
