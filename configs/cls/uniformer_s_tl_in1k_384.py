@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/models/uniformer_tl.py',
     '../_base_/datasets/in1k_token_label_224.py',
     '../_base_/schedules/in1k_tl_finetune_60e.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/runtime/cls.py',
 ]
 image_size = 384
 label_size = 12

@@ -18,7 +18,7 @@
 # (untrained 0.0 / 0.0) in about 6 minutes (see the README's detection quick start).
 _base_ = [
     '../../../configs/_base_/models/mask_rcnn_uniformer_fpn.py',
-    'mmdet::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/det.py',
 ]
 
 classes = ('circle', 'triangle', 'square', 'star')

@@ -14,7 +14,7 @@
 # or all of it with `bash tools/quickstart.sh --task pose`. The test split is the val split.
 _base_ = [
     '../../../configs/_base_/models/pose_topdown_uniformer.py',
-    'mmpose::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/pose.py',
 ]
 
 max_epochs = 20

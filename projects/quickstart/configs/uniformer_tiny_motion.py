@@ -15,7 +15,7 @@
 # val split.
 _base_ = [
     '../../../configs/_base_/models/uniformer_video.py',
-    'mmaction::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/video.py',
 ]
 custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
@@ -100,6 +100,6 @@ auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
 # Runtime: log often enough to follow progress, keep only the last checkpoint.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1,
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1,
                     save_best=None))
 randomness = dict(seed=0, deterministic=False)

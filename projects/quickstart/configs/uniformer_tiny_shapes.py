@@ -12,7 +12,7 @@
 _base_ = [
     '../../../configs/_base_/models/uniformer_cls.py',
     '../../../configs/_base_/schedules/in1k_adamw_300e.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/cls.py',
 ]
 custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
@@ -84,5 +84,5 @@ auto_scale_lr = dict(base_batch_size=batch_size)
 # Runtime: log often enough to follow progress, keep only the last checkpoint.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0, deterministic=False)
