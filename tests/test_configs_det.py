@@ -167,7 +167,7 @@ CLASSES = SHAPES + tuple(f'unused{i}' for i in range(76))
 
 @pytest.fixture(scope='module')
 def tiny_coco(tmp_path_factory):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
+    sys.path.insert(0, osp.join(REPO, 'projects/quickstart/tools/data'))
     try:
         import make_coco_instances as gen
     finally:
