@@ -21,7 +21,6 @@ Every image depends only on (seed, split, index): the output is deterministic fo
 
     python projects/quickstart/tools/data/make_ade_seg.py --out data/shapes_ade
 """
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -31,8 +30,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from output_folder import (  # noqa: E402
-    add_common_arguments, check_count, check_size, run, write_output)
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
 
 GENERATOR = 'make_ade_seg'
 OWNED = ('images', 'annotations', 'classes.txt')  # what a run writes besides its manifest
@@ -160,18 +159,10 @@ def generate(out: Path, num_train: int = 240, num_val: int = 60,
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser, 'data/shapes_ade', 240, 60, 'images')
-    parser.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'),
-                        help='image height and width in pixels ({}-{})'.format(*SIZE_RANGE))
-    args = parser.parse_args()
-    params = dict(num_train=args.num_train, num_val=args.num_val, size=list(args.size),
-                  seed=args.seed)
-    out, generated = run(parser, GENERATOR, params, generate, args.out, args.reuse)
-    print(f'{"wrote" if generated else "kept (same parameters)"} {args.num_train} training '
-          f'and {args.num_val} validation images ({args.size[0]}x{args.size[1]}, classes: '
-          f'{", ".join(CLASSES)}) in {out}')
-
+    cli_main(__doc__.splitlines()[0], GENERATOR, generate, 'data/shapes_ade', (240, 60),
+             'images', (128, 128), SIZE_RANGE,
+             lambda p: f'{p["num_train"]} training and {p["num_val"]} validation images '
+             f'({p["size"][0]}x{p["size"][1]}, classes: {", ".join(CLASSES)})')
 
 if __name__ == '__main__':
     main()

@@ -21,7 +21,6 @@ category ids 1-4 in the order of :data:`CATEGORIES`. Every image depends only on
 
     python projects/quickstart/tools/data/make_coco_instances.py --out data/shapes_coco
 """
-import argparse
 import json
 import math
 import sys
@@ -32,8 +31,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from output_folder import (  # noqa: E402
-    add_common_arguments, check_count, check_size, run, write_output)
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
 
 GENERATOR = 'make_coco_instances'
 OWNED = ('annotations', 'train', 'val')  # what a run writes besides its manifest
@@ -189,20 +188,10 @@ def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (96,
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_common_arguments(parser, 'data/shapes_coco', 320, 64, 'images')
-    parser.add_argument('--size', type=int, nargs=2, default=(96, 128), metavar=('H', 'W'),
-                        help='image height and width in pixels ({}-{})'.format(*SIZE_RANGE))
-    args = parser.parse_args()
-    params = dict(num_train=args.num_train, num_val=args.num_val, size=list(args.size),
-                  seed=args.seed)
-    out, generated = run(parser, GENERATOR, params, generate, args.out, args.reuse)
-    counts = {s: len(json.loads((out / 'annotations' / f'instances_{s}.json').read_text())
-                     ['annotations']) for s in SPLITS}
-    print(f'{"wrote" if generated else "kept (same parameters)"} {args.num_train} train '
-          f'({counts["train"]} instances) and {args.num_val} val ({counts["val"]} instances) '
-          f'images of {args.size[0]}x{args.size[1]}, {len(CATEGORIES)} categories, in {out}')
-
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/shapes_coco', (320, 64),
+             'images', (96, 128), SIZE_RANGE,
+             lambda p: f'{p["num_train"]} train and {p["num_val"]} val images of '
+             f'{p["size"][0]}x{p["size"][1]}, {len(CATEGORIES)} categories')
 
 if __name__ == '__main__':
     main()

@@ -28,8 +28,6 @@ depends only on (seed, split, index), so the output is deterministic for a seed.
 
     python projects/quickstart/tools/data/make_coco_keypoints.py --out data/stick_coco
 """
-import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -38,11 +36,11 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-# the backgrounds, the per-image random generator and the COCO writer of the
+# the backgrounds and the COCO writer (per-image random generators, both splits) of the
 # instance-segmentation generator
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_coco_instances import SPLITS, background, image_rng, write_coco  # noqa: E402
-from output_folder import add_common_arguments, run  # noqa: E402
+from make_coco_instances import background, write_coco  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
 
 GENERATOR = 'make_coco_keypoints'
 SIZE_RANGE = (64, 1024)
@@ -239,20 +237,10 @@ def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (160
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_common_arguments(parser, 'data/stick_coco', 400, 60, 'images')
-    parser.add_argument('--size', type=int, nargs=2, default=(160, 160), metavar=('H', 'W'),
-                        help='image height and width in pixels ({}-{})'.format(*SIZE_RANGE))
-    args = parser.parse_args()
-    params = dict(num_train=args.num_train, num_val=args.num_val, size=list(args.size),
-                  seed=args.seed)
-    out, generated = run(parser, GENERATOR, params, generate, args.out, args.reuse)
-    counts = {s: len(json.loads((out / 'annotations' / f'person_keypoints_{s}.json').read_text())
-                     ['annotations']) for s in SPLITS}
-    print(f'{"wrote" if generated else "kept (same parameters)"} {args.num_train} train '
-          f'({counts["train"]} people) and {args.num_val} val ({counts["val"]} people) images '
-          f'of {args.size[0]}x{args.size[1]}, {len(KEYPOINTS)} COCO keypoints, in {out}')
-
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/stick_coco', (400, 60),
+             'images', (160, 160), SIZE_RANGE,
+             lambda p: f'{p["num_train"]} train and {p["num_val"]} val images of '
+             f'{p["size"][0]}x{p["size"][1]}, {len(KEYPOINTS)} COCO keypoints')
 
 if __name__ == '__main__':
     main()

@@ -33,7 +33,6 @@ on the number of videos asked for.
 
     python projects/quickstart/tools/data/make_motion_video.py --out data/motion_video
 """
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -43,8 +42,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from output_folder import (  # noqa: E402
-    add_common_arguments, check_count, check_size, run, write_output)
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
 
 GENERATOR = 'make_motion_video'
 OWNED = ('train', 'val', 'train_list.txt', 'val_list.txt', 'classes.txt')
@@ -218,21 +217,12 @@ def generate(out: Path, num_train: int, num_val: int, num_frames: int = 32, size
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_common_arguments(parser, 'data/motion_video', 100, 30, 'videos per class')
-    parser.add_argument('--num-frames', type=int, default=32,
-                        help='frames per video ({}-{})'.format(*FRAMES_RANGE))
-    parser.add_argument('--size', type=int, default=64,
-                        help='frame side in pixels ({}-{})'.format(*SIZE_RANGE))
-    args = parser.parse_args()
-    params = dict(num_train=args.num_train, num_val=args.num_val, num_frames=args.num_frames,
-                  size=args.size, seed=args.seed)
-    out, generated = run(parser, GENERATOR, params, generate, args.out, args.reuse)
-    total = len(CLASSES) * (args.num_train + args.num_val)
-    print(f'{"wrote" if generated else "kept (same parameters)"} {total} videos '
-          f'({len(CLASSES)} classes, {args.num_train} train + {args.num_val} val per class, '
-          f'{args.num_frames} frames of {args.size}x{args.size}) in {out}')
-
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/motion_video', (100, 30),
+             'videos per class', 64, SIZE_RANGE,
+             lambda p: f'{len(CLASSES) * (p["num_train"] + p["num_val"])} videos '
+             f'({len(CLASSES)} classes, {p["num_train"]} train + {p["num_val"]} val per class, '
+             f'{p["num_frames"]} frames of {p["size"]}x{p["size"]})',
+             extra=dict(num_frames=(32, 'frames per video ({}-{})'.format(*FRAMES_RANGE))))
 
 if __name__ == '__main__':
     main()

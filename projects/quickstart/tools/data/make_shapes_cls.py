@@ -17,7 +17,6 @@ for a seed and does not depend on the number of images asked for.
 
     python projects/quickstart/tools/data/make_shapes_cls.py --out data/shapes_cls
 """
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -27,8 +26,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from output_folder import (  # noqa: E402
-    add_common_arguments, check_count, check_size, run, write_output)
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
 
 GENERATOR = 'make_shapes_cls'
 OWNED = ('train', 'val', 'classes.txt')  # what a run writes besides its manifest
@@ -162,18 +161,11 @@ def generate(out: Path, num_train: int, num_val: int, size: int = 64, seed: int 
 
 def main() -> None:
     """Entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_common_arguments(parser, 'data/shapes_cls', 300, 50, 'images per class')
-    parser.add_argument('--size', type=int, default=64,
-                        help='image side in pixels ({}-{})'.format(*SIZE_RANGE))
-    args = parser.parse_args()
-    params = dict(num_train=args.num_train, num_val=args.num_val, size=args.size, seed=args.seed)
-    out, generated = run(parser, GENERATOR, params, generate, args.out, args.reuse)
-    total = len(CLASSES) * (args.num_train + args.num_val)
-    print(f'{"wrote" if generated else "kept (same parameters)"} {total} images '
-          f'({len(CLASSES)} classes, {args.num_train} train + {args.num_val} val per class, '
-          f'{args.size}x{args.size}) in {out}')
-
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/shapes_cls', (300, 50),
+             'images per class', 64, SIZE_RANGE,
+             lambda p: f'{len(CLASSES) * (p["num_train"] + p["num_val"])} images '
+             f'({len(CLASSES)} classes, {p["num_train"]} train + {p["num_val"]} val per class, '
+             f'{p["size"]}x{p["size"]})')
 
 if __name__ == '__main__':
     main()

@@ -108,35 +108,47 @@ def write_output(out: Path, generator: str, owned: Sequence[str], params: Dict[s
     return out
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, out: str, num_train: int,
-                         num_val: int, unit: str) -> None:
-    """``--out``, ``--num-train``, ``--num-val``, ``--seed`` and ``--reuse``, and an epilog
-    that says how the output folder is treated."""
-    parser.epilog = (
-        f'OUT gets a {MANIFEST} with the parameters of the run. A second run into the same '
-        'folder first removes what the previous run of this generator wrote there, so two '
+def main(description: str, generator: str, generate: Callable[..., Path], out: str,
+         counts: Tuple[int, int], unit: str, size: Size, size_range: Tuple[int, int],
+         describe: Callable[[Dict[str, Any]], str],
+         extra: Optional[Dict[str, Tuple[int, str]]] = None) -> None:
+    """The command line of a generator: ``--out``, ``--num-train``, ``--num-val`` (defaults
+    ``counts``, in ``unit``), ``--seed``, ``--reuse``, ``--size`` (one side, or ``H W`` when
+    ``size`` is a pair) and the whole-number options ``extra`` (name: (default, help)), passed
+    to ``generate`` by name. Prints ``describe(params)`` of what was written or kept."""
+    parser = argparse.ArgumentParser(
+        description=description,
+        epilog=f'OUT gets a {MANIFEST} with the parameters of the run. A second run into the '
+        'same folder first removes what the previous run of this generator wrote there, so two '
         'runs never mix; a non-empty folder without this generator\'s manifest, or with files '
         'the generator does not write, is refused and left as it is.')
     parser.add_argument('--out', default=out,
                         help='output folder: new, empty, or a previous output of this '
                         'generator (cleared first); any other folder is refused')
-    parser.add_argument('--num-train', type=int, default=num_train,
+    parser.add_argument('--num-train', type=int, default=counts[0],
                         help=f'training {unit} (1 or more)')
-    parser.add_argument('--num-val', type=int, default=num_val,
+    parser.add_argument('--num-val', type=int, default=counts[1],
                         help=f'validation {unit} (1 or more)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    for name, (default, text) in (extra or {}).items():
+        parser.add_argument('--' + name.replace('_', '-'), type=int, default=default, help=text)
+    pair = isinstance(size, (tuple, list))
+    parser.add_argument('--size', type=int, default=size, nargs=2 if pair else None,
+                        metavar=('H', 'W') if pair else None,
+                        help=('image height and width' if pair else 'image side') +
+                        ' in pixels ({}-{})'.format(*size_range))
+    parser.add_argument('--seed', type=int, default=0, help='random seed (0 or more)')
     parser.add_argument('--reuse', action='store_true',
                         help=f'keep OUT as it is when its {MANIFEST} shows a finished run of '
                         'this generator with the same parameters')
-
-
-def run(parser: argparse.ArgumentParser, generator: str, params: Dict[str, Any],
-        generate: Callable[..., Path], out: str, reuse: bool) -> Tuple[Path, bool]:
-    """Generate ``OUT`` with ``params`` (or keep it, with ``reuse``); bad arguments and
-    refused folders end the program with the message. Returns ``(out, generated)``."""
-    if reuse and is_same_output(Path(out), generator, params):
-        return Path(out), False
+    args = parser.parse_args()
+    params = dict(num_train=args.num_train, num_val=args.num_val,
+                  **{name: getattr(args, name) for name in extra or {}},
+                  size=list(args.size) if pair else args.size, seed=args.seed)
+    if args.reuse and is_same_output(Path(args.out), generator, params):
+        print(f'kept (same parameters) {describe(params)} in {args.out}')
+        return
     try:
-        return generate(Path(out), **params), True
+        generate(Path(args.out), **params)
     except (ValueError, FileExistsError, NotADirectoryError) as error:
         parser.error(str(error))
+    print(f'wrote {describe(params)} in {args.out}')
