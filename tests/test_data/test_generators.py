@@ -125,7 +125,8 @@ def test_reuse_keeps_only_the_same_parameters(tmp_path: Path) -> None:
     out = tmp_path / 'shapes'
     first = _cli('make_shapes_cls', '--out', str(out), '--num-train', '2', '--num-val', '1',
                  '--size', '16', '--reuse')
-    assert first.returncode == 0 and first.stdout.startswith('wrote 24 images')
+    assert first.returncode == 0 and first.stdout.startswith(
+        'wrote 2 train + 1 val images per class (size 16, seed 0) in ')
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob('*.png')}
     same = _cli('make_shapes_cls', '--out', str(out), '--num-train', '2', '--num-val', '1',
                 '--size', '16', '--reuse')
@@ -133,14 +134,14 @@ def test_reuse_keeps_only_the_same_parameters(tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in out.rglob('*.png')} == stamps
     other = _cli('make_shapes_cls', '--out', str(out), '--num-train', '1', '--num-val', '1',
                  '--size', '16', '--reuse')
-    assert other.returncode == 0 and other.stdout.startswith('wrote 16 images')
+    assert other.returncode == 0 and other.stdout.startswith('wrote 1 train + 1 val images')
     assert len(list((out / 'train').rglob('*.png'))) == 8
     # an unfinished run (its manifest says so) is never kept
     manifest = json.loads((out / 'manifest.json').read_text())
     (out / 'manifest.json').write_text(json.dumps(dict(manifest, complete=False)))
     redo = _cli('make_shapes_cls', '--out', str(out), '--num-train', '1', '--num-val', '1',
                 '--size', '16', '--reuse')
-    assert redo.returncode == 0 and redo.stdout.startswith('wrote 16 images')
+    assert redo.returncode == 0 and redo.stdout.startswith('wrote 1 train + 1 val images')
 
 
 def test_quickstart_regenerates_data_made_with_other_parameters(tmp_path: Path) -> None:
@@ -162,7 +163,7 @@ def test_quickstart_regenerates_data_made_with_other_parameters(tmp_path: Path) 
     proc = subprocess.run(['bash', str(repo / 'tools/quickstart.sh'), '--task', 'cls'],
                           capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode != 0  # stopped after the data step, as intended
-    assert 'wrote 2800 images' in proc.stdout, proc.stdout + proc.stderr
+    assert 'wrote 300 train + 50 val images per class' in proc.stdout, proc.stdout + proc.stderr
     manifest = json.loads((data / 'manifest.json').read_text())
     assert manifest['params'] == dict(num_train=300, num_val=50, size=64, seed=0)
     counts: List[int] = [len(list((data / 'train' / c).glob('*.png'))) for c in gen.CLASSES]

@@ -17,7 +17,6 @@ _base_ = [
     '../../../configs/_base_/models/uniformer_video.py',
     '../../../configs/_base_/runtime/video.py',
 ]
-custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
 num_classes = 8
 num_frames = 8

@@ -14,7 +14,6 @@ _base_ = [
     '../../../configs/_base_/schedules/in1k_adamw_300e.py',
     '../../../configs/_base_/runtime/cls.py',
 ]
-custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
 num_classes = 8
 image_size = 64

@@ -160,9 +160,8 @@ def generate(out: Path, num_train: int = 240, num_val: int = 60,
 def main() -> None:
     """Entry point."""
     cli_main(__doc__.splitlines()[0], GENERATOR, generate, 'data/shapes_ade', (240, 60),
-             'images', (128, 128), SIZE_RANGE,
-             lambda p: f'{p["num_train"]} training and {p["num_val"]} validation images '
-             f'({p["size"][0]}x{p["size"][1]}, classes: {", ".join(CLASSES)})')
+             'images', (128, 128), SIZE_RANGE)
+
 
 if __name__ == '__main__':
     main()

@@ -189,9 +189,8 @@ def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (96,
 def main() -> None:
     """Entry point."""
     cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/shapes_coco', (320, 64),
-             'images', (96, 128), SIZE_RANGE,
-             lambda p: f'{p["num_train"]} train and {p["num_val"]} val images of '
-             f'{p["size"][0]}x{p["size"][1]}, {len(CATEGORIES)} categories')
+             'images', (96, 128), SIZE_RANGE)
+
 
 if __name__ == '__main__':
     main()

@@ -238,9 +238,8 @@ def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (160
 def main() -> None:
     """Entry point."""
     cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/stick_coco', (400, 60),
-             'images', (160, 160), SIZE_RANGE,
-             lambda p: f'{p["num_train"]} train and {p["num_val"]} val images of '
-             f'{p["size"][0]}x{p["size"][1]}, {len(KEYPOINTS)} COCO keypoints')
+             'images', (160, 160), SIZE_RANGE)
+
 
 if __name__ == '__main__':
     main()

@@ -219,10 +219,8 @@ def main() -> None:
     """Entry point."""
     cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/motion_video', (100, 30),
              'videos per class', 64, SIZE_RANGE,
-             lambda p: f'{len(CLASSES) * (p["num_train"] + p["num_val"])} videos '
-             f'({len(CLASSES)} classes, {p["num_train"]} train + {p["num_val"]} val per class, '
-             f'{p["num_frames"]} frames of {p["size"]}x{p["size"]})',
              extra=dict(num_frames=(32, 'frames per video ({}-{})'.format(*FRAMES_RANGE))))
+
 
 if __name__ == '__main__':
     main()

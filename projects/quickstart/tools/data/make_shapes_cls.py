@@ -162,10 +162,8 @@ def generate(out: Path, num_train: int, num_val: int, size: int = 64, seed: int 
 def main() -> None:
     """Entry point."""
     cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/shapes_cls', (300, 50),
-             'images per class', 64, SIZE_RANGE,
-             lambda p: f'{len(CLASSES) * (p["num_train"] + p["num_val"])} images '
-             f'({len(CLASSES)} classes, {p["num_train"]} train + {p["num_val"]} val per class, '
-             f'{p["size"]}x{p["size"]})')
+             'images per class', 64, SIZE_RANGE)
+
 
 if __name__ == '__main__':
     main()

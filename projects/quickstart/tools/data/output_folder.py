@@ -110,12 +110,11 @@ def write_output(out: Path, generator: str, owned: Sequence[str], params: Dict[s
 
 def main(description: str, generator: str, generate: Callable[..., Path], out: str,
          counts: Tuple[int, int], unit: str, size: Size, size_range: Tuple[int, int],
-         describe: Callable[[Dict[str, Any]], str],
          extra: Optional[Dict[str, Tuple[int, str]]] = None) -> None:
     """The command line of a generator: ``--out``, ``--num-train``, ``--num-val`` (defaults
     ``counts``, in ``unit``), ``--seed``, ``--reuse``, ``--size`` (one side, or ``H W`` when
     ``size`` is a pair) and the whole-number options ``extra`` (name: (default, help)), passed
-    to ``generate`` by name. Prints ``describe(params)`` of what was written or kept."""
+    to ``generate`` by name. Prints what was written (or kept) with which parameters."""
     parser = argparse.ArgumentParser(
         description=description,
         epilog=f'OUT gets a {MANIFEST} with the parameters of the run. A second run into the '
@@ -144,11 +143,14 @@ def main(description: str, generator: str, generate: Callable[..., Path], out: s
     params = dict(num_train=args.num_train, num_val=args.num_val,
                   **{name: getattr(args, name) for name in extra or {}},
                   size=list(args.size) if pair else args.size, seed=args.seed)
+    summary = f'{args.num_train} train + {args.num_val} val {unit} (' + ', '.join(
+        f'{name} {value}' for name, value in params.items()
+        if name not in ('num_train', 'num_val')) + f') in {args.out}'
     if args.reuse and is_same_output(Path(args.out), generator, params):
-        print(f'kept (same parameters) {describe(params)} in {args.out}')
+        print(f'kept (same parameters) {summary}')
         return
     try:
         generate(Path(args.out), **params)
     except (ValueError, FileExistsError, NotADirectoryError) as error:
         parser.error(str(error))
-    print(f'wrote {describe(params)} in {args.out}')
+    print(f'wrote {summary}')
