@@ -55,27 +55,16 @@ val_pipeline = [
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
-    persistent_workers=True,
+    batch_size=batch_size, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        ann_file='annotations/person_keypoints_train.json',
-        data_prefix=dict(img='train/'),
-        pipeline=train_pipeline,
-        **dataset))
+    dataset=dict(ann_file='annotations/person_keypoints_train.json',
+                 data_prefix=dict(img='train/'), pipeline=train_pipeline, **dataset))
 val_dataloader = dict(
-    train_dataloader,
-    batch_size=32,
-    drop_last=False,
+    train_dataloader, batch_size=32, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        train_dataloader['dataset'],
-        ann_file='annotations/person_keypoints_val.json',
-        bbox_file=None,  # ground-truth person boxes
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=val_pipeline))
+    dataset=dict(train_dataloader['dataset'], ann_file='annotations/person_keypoints_val.json',
+                 bbox_file=None,  # ground-truth person boxes
+                 data_prefix=dict(img='val/'), test_mode=True, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
     type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')

@@ -60,19 +60,12 @@ test_pipeline = [dict(t, test_mode=True) if t['type'] == 'SampleFrames' else t
                  for t in train_pipeline if t['type'] != 'Flip']
 dataset_type = 'VideoDataset'
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
-    persistent_workers=True,
+    batch_size=batch_size, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=f'{data_root}/train_list.txt',
-        data_prefix=dict(video=f'{data_root}/train'),
-        pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, ann_file=f'{data_root}/train_list.txt',
+                 data_prefix=dict(video=f'{data_root}/train'), pipeline=train_pipeline))
 val_dataloader = dict(
-    train_dataloader,
-    batch_size=64,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    train_dataloader, batch_size=64, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(train_dataloader['dataset'], ann_file=f'{data_root}/val_list.txt',
                  data_prefix=dict(video=f'{data_root}/val'), pipeline=test_pipeline,
                  test_mode=True))

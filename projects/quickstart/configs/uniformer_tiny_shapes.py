@@ -50,20 +50,12 @@ test_pipeline = [
 ]
 dataset_type = 'CustomDataset'
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
-    persistent_workers=True,
+    batch_size=batch_size, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix='train',
-        classes=f'{data_root}/classes.txt',
-        pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='train',
+                 classes=f'{data_root}/classes.txt', pipeline=train_pipeline))
 val_dataloader = dict(
-    train_dataloader,
-    batch_size=128,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    train_dataloader, batch_size=128, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(train_dataloader['dataset'], data_prefix='val', pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
