@@ -4,9 +4,9 @@
 # warm-up over 500 iterations from 0.001x, lr x0.1 after epochs 170 and 200; mixed precision
 # with a dynamic loss scale (released `fp16 = dict(loss_scale='dynamic')`; mmuniformer's
 # AutoAmpOptimWrapper: mmengine's AmpOptimWrapper on a GPU, bfloat16 or float32 on a CPU);
-# validation every 10
-# epochs, the best COCO AP kept. Total batch 1024 (8 GPUs x 128): `--auto-scale-lr` rescales
-# the lr for another total batch. Runtime (hooks, visualiser, logging): mmpose's default.
+# validation every 10 epochs, the best COCO AP kept. Total batch 1024 (8 GPUs x 128):
+# `--auto-scale-lr` rescales the lr for another total batch. Runtime (hooks, visualiser,
+# logging): mmpose's default with mmuniformer's checkpoint hook (../runtime/pose.py).
 _base_ = ['../runtime/pose.py']
 optim_wrapper = dict(
     type='mmuniformer.AutoAmpOptimWrapper',
