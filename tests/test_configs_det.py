@@ -68,7 +68,7 @@ def test_config_recipe(config):
 
     # optimizer: AdamW 1e-4, wd 0.05, no decay on norms; total batch 16
     optim = cfg.optim_wrapper
-    assert optim.type == ('AmpOptimWrapper' if amp else 'OptimWrapper')
+    assert optim.type == ('mmuniformer.AutoAmpOptimWrapper' if amp else 'OptimWrapper')
     assert optim.optimizer == dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
     assert optim.paramwise_cfg == dict(custom_keys={'norm': dict(decay_mult=0.)})
     assert cfg.auto_scale_lr.base_batch_size == 16
@@ -167,7 +167,7 @@ CLASSES = SHAPES + tuple(f'unused{i}' for i in range(76))
 
 @pytest.fixture(scope='module')
 def tiny_coco(tmp_path_factory):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
+    sys.path.insert(0, osp.join(REPO, 'projects/quickstart/tools/data'))
     try:
         import make_coco_instances as gen
     finally:

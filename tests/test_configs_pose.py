@@ -65,7 +65,7 @@ def _small_config(config, data_root, work_dir):
 
 @pytest.fixture(scope='module')
 def stick(tmp_path_factory):
-    gen = load_module(osp.join(REPO, 'tools', 'data', 'make_coco_keypoints.py'))
+    gen = load_module(osp.join(REPO, 'projects/quickstart/tools/data/make_coco_keypoints.py'))
     root = tmp_path_factory.mktemp('pose') / 'stick_coco'
     # one training image (1-3 people: one batch of 8), one validation image
     gen.generate(root, num_train=1, num_val=1, size=(128, 128), seed=2)

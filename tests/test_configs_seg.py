@@ -209,7 +209,7 @@ def _small_config(config, data_root, work_dir):
 
 @pytest.fixture(scope='module')
 def tiny_ade(tmp_path_factory):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
+    sys.path.insert(0, osp.join(REPO, 'projects/quickstart/tools/data'))
     try:
         import make_ade_seg as gen
     finally:

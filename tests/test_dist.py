@@ -77,7 +77,7 @@ def worker(data_root: str, out_dir: str, world: int) -> None:
 
 @pytest.fixture(scope='module')
 def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gen = load_module(Path(REPO) / 'tools/data/make_shapes_cls.py')
+    gen = load_module(Path(REPO) / 'projects/quickstart/tools/data/make_shapes_cls.py')
     return gen.generate(tmp_path_factory.mktemp('dist') / 'shapes', num_train=2, num_val=1,
                         size=32, seed=3)
 

@@ -18,7 +18,7 @@ CONFIG = ROOT / 'projects/quickstart/configs/uniformer_tiny_motion.py'
 NUM_CLASSES = 8
 
 
-gen = load_module(ROOT / 'tools/data/make_motion_video.py')
+gen = load_module(ROOT / 'projects/quickstart/tools/data/make_motion_video.py')
 
 
 def _box_blur(video: np.ndarray, k: int = 7) -> np.ndarray:
@@ -165,7 +165,7 @@ def test_flip_label_maps_match_the_motion() -> None:
 def test_motion_errors() -> None:
     with pytest.raises(ValueError, match='unknown class'):
         gen.render('jump', np.random.default_rng(0))
-    with pytest.raises(ValueError, match='size >= 16'):
+    with pytest.raises(ValueError, match='--size must be between 16 and 256 pixels, got 8'):
         gen.render('grow', np.random.default_rng(0), num_frames=4, size=8)
 
 
@@ -218,7 +218,7 @@ def test_deterministic_for_a_seed(tiny: Path, tmp_path: Path) -> None:
     assert not np.array_equal(video(7, 'train', 2, 1), video(8, 'train', 2, 1))
     assert not np.array_equal(video(7, 'train', 2, 1), video(7, 'val', 2, 1))
     # a video does not depend on how many were asked for
-    more = gen.generate(tmp_path / 'more', num_train=4, num_val=0, num_frames=20, size=32, seed=7)
+    more = gen.generate(tmp_path / 'more', num_train=4, num_val=1, num_frames=20, size=32, seed=7)
     assert (more / 'train/shrink/shrink_00002.mp4').read_bytes() == (
         tiny / 'train/shrink/shrink_00002.mp4').read_bytes()
 

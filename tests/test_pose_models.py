@@ -101,7 +101,7 @@ def test_config_recipe(config):
         type='CocoMetric', ann_file='data/coco/annotations/person_keypoints_val2017.json')
     # schedule: AdamW, wd 0.01, 210 epochs, steps 170/200, 500 warm-up iterations from 0.001
     optim = cfg.optim_wrapper
-    assert optim.type == 'AmpOptimWrapper' and optim.loss_scale == 'dynamic'
+    assert optim.type == 'mmuniformer.AutoAmpOptimWrapper' and optim.loss_scale == 'dynamic'
     assert optim.optimizer == dict(type='AdamW', lr=lr, betas=(0.9, 0.999), weight_decay=0.01)
     warmup, steps = cfg.param_scheduler
     assert (warmup.type, warmup.start_factor, warmup.end, warmup.by_epoch) == (

@@ -1,6 +1,6 @@
-"""The pose quick start's embedded data (tools/data/make_coco_keypoints.py) and config
-(projects/quickstart/configs/topdown_uniformer_tiny_stick_coco.py): valid COCO keypoints
-that mmpose's CocoDataset reads, and the config trains on them."""
+"""The pose quick start's embedded data (projects/quickstart/tools/data/make_coco_keypoints.py)
+and config (projects/quickstart/configs/topdown_uniformer_tiny_stick_coco.py): valid COCO
+keypoints that mmpose's CocoDataset reads, and the config trains on them."""
 import json
 import os.path as osp
 
@@ -11,7 +11,7 @@ pytest.importorskip('mmpose')
 
 from tests.conftest import REPO, load_module  # noqa: E402
 
-GEN = load_module(osp.join(REPO, 'tools', 'data', 'make_coco_keypoints.py'))
+GEN = load_module(osp.join(REPO, 'projects/quickstart/tools/data/make_coco_keypoints.py'))
 QUICKSTART = osp.join(REPO, 'projects', 'quickstart', 'configs',
                       'topdown_uniformer_tiny_stick_coco.py')
 
@@ -91,7 +91,8 @@ def test_generation_is_deterministic(stick, tmp_path):
 
 
 def test_too_small_images_are_refused(tmp_path):
-    with pytest.raises(ValueError, match='at least 64x64'):
+    with pytest.raises(ValueError,
+                       match=r'--size must be between 64 and 1024 pixels, got \[48, 128\]'):
         GEN.generate(tmp_path, 1, 1, size=(48, 128))
 
 
@@ -137,7 +138,7 @@ def test_quickstart_script_and_table_know_pose():
                          capture_output=True, text=True, timeout=60).stdout
     assert 'pose   mmpose  projects/quickstart/configs/topdown_uniformer_tiny_stick_coco.py' in out
     assert 'set -euo pipefail' not in out  # the help is the header comment only
-    table = load_module(osp.join(REPO, 'tools', 'misc', 'quickstart_table.py'))
+    table = load_module(osp.join(REPO, 'projects/quickstart/tools/quickstart_table.py'))
     log = ('x - mmengine - INFO - Epoch(test) [4/4]    coco/AP: {}  coco/AP .5: 0.957976  '
            'coco/AP .75: 0.492170  coco/AP (M): 0.516  coco/AR: 0.6')
     assert table.rows('pose', log.format('0.000412'), log.format('0.520841'), 300.4) == [

@@ -14,7 +14,7 @@ CONFIG = ROOT / 'projects/quickstart/configs/uniformer_tiny_shapes.py'
 
 def _load_generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        'make_shapes_cls', ROOT / 'tools/data/make_shapes_cls.py')
+        'make_shapes_cls', ROOT / 'projects/quickstart/tools/data/make_shapes_cls.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -59,7 +59,7 @@ def test_deterministic_for_a_seed(tiny: Path, tmp_path: Path) -> None:
         assert all(np.array_equal(first[k], second[k]) for k in first)
         assert sum(np.array_equal(first[k], third[k]) for k in first) == 0
     # an image does not depend on how many were asked for
-    more = gen.generate(tmp_path / 'more', num_train=6, num_val=0, size=40, seed=7)
+    more = gen.generate(tmp_path / 'more', num_train=6, num_val=1, size=40, seed=7)
     np.testing.assert_array_equal(
         np.asarray(Image.open(more / 'train/star/star_00004.png')),
         np.asarray(Image.open(tiny / 'train/star/star_00004.png')))
@@ -133,8 +133,9 @@ def _load_tool(name: str, path: str) -> ModuleType:
     return module
 
 
-table = _load_tool('quickstart_table', 'tools/misc/quickstart_table.py')
-coco_gen = _load_tool('make_coco_instances', 'tools/data/make_coco_instances.py')
+table = _load_tool('quickstart_table', 'projects/quickstart/tools/quickstart_table.py')
+coco_gen = _load_tool('make_coco_instances',
+                      'projects/quickstart/tools/data/make_coco_instances.py')
 
 # Lines as mmengine prints them at the end of `mim test` (mmpretrain, mmaction2, mmdet).
 CLS_LOG = 'x - mmengine - INFO - Epoch(test) [4/4]    accuracy/top1: 95.7500  data_time: 0.01'

@@ -1,6 +1,6 @@
-"""The segmentation quick start: tools/data/make_ade_seg.py (ADE20K-style `shapes_ade`), its
-config projects/quickstart/configs/fpn_uniformer_tiny_shapes_ade.py read by mmseg's dataset and
-pipeline, and the quick-start table's mIoU row."""
+"""The segmentation quick start: projects/quickstart/tools/data/make_ade_seg.py (ADE20K-style
+`shapes_ade`), its config projects/quickstart/configs/fpn_uniformer_tiny_shapes_ade.py read by
+mmseg's dataset and pipeline, and the quick-start table's mIoU row."""
 import os.path as osp
 
 import numpy as np
@@ -16,7 +16,7 @@ CONFIG = osp.join(REPO, 'projects', 'quickstart', 'configs', 'fpn_uniformer_tiny
 
 @pytest.fixture(scope='module')
 def gen():
-    return load_module(osp.join(REPO, 'tools', 'data', 'make_ade_seg.py'))
+    return load_module(osp.join(REPO, 'projects/quickstart/tools/data/make_ade_seg.py'))
 
 
 @pytest.fixture(scope='module')
@@ -45,18 +45,18 @@ def test_generator_layout_and_labels(gen, shapes_ade, tmp_path):
             assert set(values) & {1, 2, 3}  # background texture
     # deterministic for a seed, different for another
     again = tmp_path / 'again'
-    gen.generate(again, num_train=1, num_val=0, size=(96, 80), seed=2)
+    gen.generate(again, num_train=1, num_val=1, size=(96, 80), seed=2)
     other = tmp_path / 'other'
-    gen.generate(other, num_train=1, num_val=0, size=(96, 80), seed=3)
+    gen.generate(other, num_train=1, num_val=1, size=(96, 80), seed=3)
     first = np.asarray(Image.open(shapes_ade / 'annotations/training/00000.png'))
     assert np.array_equal(first, np.asarray(Image.open(again / 'annotations/training/00000.png')))
     assert not np.array_equal(first, np.asarray(Image.open(other / 'annotations/training/00000.png')))
 
 
 def test_generator_rejects_bad_arguments(gen, tmp_path):
-    with pytest.raises(ValueError, match='at least 32x32'):
+    with pytest.raises(ValueError, match='--size must be between 32 and 1024 pixels'):
         gen.generate(tmp_path, size=(16, 64))
-    with pytest.raises(ValueError, match='>= 0'):
+    with pytest.raises(ValueError, match='--num-train must be a whole number of 1 or more'):
         gen.generate(tmp_path, num_train=-1)
     with pytest.raises(ValueError, match='unknown shape'):
         gen.shape_mask('hexagon', 32, 32, 16, 16, 8, 0.)
@@ -98,7 +98,7 @@ def test_quickstart_config_reads_the_data(gen, shapes_ade):
 
 
 def test_quickstart_table_reads_miou():
-    table = load_module(osp.join(REPO, 'tools', 'misc', 'quickstart_table.py'))
+    table = load_module(osp.join(REPO, 'projects/quickstart/tools/quickstart_table.py'))
     log = ('11/30 16:32:30 - mmengine - INFO - Iter(test) [60/60]    aAcc: 66.1400  '
            'mIoU: 40.0300  mAcc: 54.5500  data_time: 0.0162  time: 0.1178')
     assert table.read_metrics('seg', log) == [('mIoU (%)', pytest.approx(40.03))]

@@ -4,5 +4,5 @@ _base_ = [
     '../_base_/models/uniformer_cls.py',
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     '../_base_/schedules/in1k_adamw_300e.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/runtime/cls.py',
 ]

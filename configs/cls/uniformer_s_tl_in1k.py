@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/uniformer_tl.py',
     '../_base_/datasets/in1k_token_label_224.py',
     '../_base_/schedules/in1k_tl_adamw_310e.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/runtime/cls.py',
 ]
 model = dict(backbone=dict(arch='small_tl', drop_path_rate=0.1), head=dict(in_channels=512))
 # EMA decay 0.99992 (main.py --model-ema-decay default; mmengine momentum = 1 - decay); timm's

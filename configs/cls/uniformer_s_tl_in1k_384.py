@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/models/uniformer_tl.py',
     '../_base_/datasets/in1k_token_label_224.py',
     '../_base_/schedules/in1k_tl_finetune_60e.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/runtime/cls.py',
 ]
 image_size = 384
 label_size = 12
@@ -14,22 +14,10 @@ label_size = 12
 # released script loads the raw weights (--finetune without --model-ema)
 load_from = 'work_dirs/uniformer_s_tl_in1k/epoch_310.pth'
 model = dict(backbone=dict(arch='small_tl', drop_path_rate=0.1), head=dict(in_channels=512))
+# the token-labeling pipeline of the base at 384 with 12x12 label maps
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmuniformer.LoadTokenLabel', label_root='data/imagenet_token_label/train',
-         data_prefix='data/imagenet/train', num_classes=1000),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmuniformer.TokenLabelFlip'),
-    dict(type='RandAugment', policies={{_base_.rand_augment_policies}}, num_policies=2,
-         total_level=10, magnitude_level=9, magnitude_std=0.5,
-         hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
-    dict(type='mmuniformer.TokenLabelRandomResizedCrop', scale=image_size, label_size=label_size,
-         backend='pillow', interpolation='bicubic'),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand', min_area_ratio=0.02,
-         max_area_ratio=1 / 3, fill_color=[103.53, 116.28, 123.675],
-         fill_std=[57.375, 57.12, 58.395]),
-    dict(type='PackInputs', algorithm_keys=['token_label', 'token_label_cls']),
-]
+    dict(t, scale=image_size, label_size=label_size)
+    if t.type == 'mmuniformer.TokenLabelRandomResizedCrop' else t for t in _base_.train_pipeline]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=438, edge='short', backend='pillow', interpolation='bicubic'),

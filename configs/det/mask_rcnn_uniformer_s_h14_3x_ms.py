@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/mask_rcnn_uniformer_fpn.py',
     '../_base_/datasets/coco_instance_ms_crop.py',
     '../_base_/schedules/det_adamw_3x.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/runtime/det.py',
 ]
 pretrained = 'checkpoints/uniformer_small_in1k.pth'
 model = dict(

@@ -8,16 +8,12 @@ _base_ = [
     '../_base_/models/mask_rcnn_uniformer_fpn.py',
     'mmdet::_base_/datasets/coco_instance.py',
     '../_base_/schedules/det_adamw_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/runtime/det.py',
 ]
 pretrained = 'checkpoints/uniformer_xxs_224_in1k.pth'
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmuniformer.UniFormerLight',
-        arch='xxs',
-        out_indices=(0, 1, 2, 3),
-        out_norm='ln',
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+    backbone=dict(_delete_=True, type='mmuniformer.UniFormerLight', arch='xxs',
+                  out_indices=(0, 1, 2, 3), out_norm='ln',
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
     neck=dict(in_channels=[56, 112, 224, 448]))
 optim_wrapper = dict(type='OptimWrapper')

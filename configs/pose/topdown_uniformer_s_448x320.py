@@ -5,22 +5,11 @@
 _base_ = ['./topdown_uniformer_s_256x192.py']
 codec = dict(type='MSRAHeatmap', input_size=(320, 448), heatmap_size=(80, 112), sigma=3)
 model = dict(head=dict(decoder=codec))
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform', shift_prob=0.),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
-]
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs'),
-]
+# the pipelines of the base with this codec
+train_pipeline, val_pipeline = (
+    [dict(t, input_size=codec['input_size']) if t.type == 'TopdownAffine' else
+     dict(t, encoder=codec) if t.type == 'GenerateTarget' else t for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.val_pipeline))
 train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader

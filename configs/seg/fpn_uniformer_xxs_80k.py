@@ -5,11 +5,7 @@
 _base_ = ['./fpn_uniformer_s_80k.py']
 pretrained = 'checkpoints/uniformer_xxs_224_in1k.pth'
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmuniformer.UniFormerLight',
-        arch='xxs',
-        out_indices=(0, 1, 2, 3),
-        out_norm='ln',
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+    backbone=dict(_delete_=True, type='mmuniformer.UniFormerLight', arch='xxs',
+                  out_indices=(0, 1, 2, 3), out_norm='ln',
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
     neck=dict(in_channels=[56, 112, 224, 448]))

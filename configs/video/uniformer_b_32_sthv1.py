@@ -13,7 +13,7 @@ _base_ = [
     '../_base_/models/uniformer_video.py',
     '../_base_/datasets/sthv1_rawframes.py',
     '../_base_/schedules/video_adamw_60e.py',
-    'mmaction::_base_/default_runtime.py',
+    '../_base_/runtime/video.py',
 ]
 num_classes = 174
 model = dict(
@@ -25,13 +25,9 @@ model = dict(
 load_from = 'checkpoints/uniformer_b_16x4_k400.pth'
 # the Something-Something V1 pipelines with 32 frames
 sampling = dict(clip_len=32)
-train_pipeline = [dict(t, **sampling) if t.type == 'UniformSample' else t
-                  for t in _base_.train_pipeline]
-val_pipeline = [dict(t, **sampling) if t.type == 'UniformSample' else t
-                for t in _base_.val_pipeline]
-test_pipeline = [dict(t, **sampling) if t.type == 'UniformSample' else t
-                 for t in _base_.test_pipeline]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+train_pipeline, val_pipeline, test_pipeline = (
+    [dict(t, **sampling) if t.type == 'UniformSample' else t for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.val_pipeline, _base_.test_pipeline))
+train_dataloader, val_dataloader, test_dataloader = (
+    dict(dataset=dict(pipeline=p)) for p in (train_pipeline, val_pipeline, test_pipeline))
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3), logger=dict(interval=50))

@@ -12,7 +12,7 @@ _base_ = [
     '../_base_/models/uniformer_video.py',
     '../_base_/datasets/sthv2_video.py',
     '../_base_/schedules/video_adamw_50e.py',
-    'mmaction::_base_/default_runtime.py',
+    '../_base_/runtime/video.py',
 ]
 num_classes = 174
 model = dict(

@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/models/uniformer_video.py',
     '../_base_/datasets/kinetics400_video.py',
     '../_base_/schedules/video_adamw_110e.py',
-    'mmaction::_base_/default_runtime.py',
+    '../_base_/runtime/video.py',
 ]
 model = dict(
     backbone=dict(

@@ -11,7 +11,7 @@ _base_ = [
     '../_base_/models/uniformer_video.py',
     '../_base_/datasets/ucf101_video.py',
     '../_base_/schedules/video_adamw_25e.py',
-    'mmaction::_base_/default_runtime.py',
+    '../_base_/runtime/video.py',
 ]
 num_classes = 101
 model = dict(

@@ -4,12 +4,8 @@
 _base_ = './uniformer_s_16x4_k400.py'
 # the Kinetics-400 pipelines of the base with the frame sampler changed
 sampling = dict(frame_interval=8)
-train_pipeline = [dict(t, **sampling) if t.type == 'SampleFrames' else t
-                  for t in _base_.train_pipeline]
-val_pipeline = [dict(t, **sampling) if t.type == 'SampleFrames' else t
-                for t in _base_.val_pipeline]
-test_pipeline = [dict(t, **sampling) if t.type == 'SampleFrames' else t
-                 for t in _base_.test_pipeline]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+train_pipeline, val_pipeline, test_pipeline = (
+    [dict(t, **sampling) if t.type == 'SampleFrames' else t for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.val_pipeline, _base_.test_pipeline))
+train_dataloader, val_dataloader, test_dataloader = (
+    dict(dataset=dict(pipeline=p)) for p in (train_pipeline, val_pipeline, test_pipeline))

@@ -13,32 +13,19 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/uniformer_xs_192_in1k.pth')),
     cls_head=dict(in_channels=512))
+# the XXS pipelines of the base with the frames, sizes and RandAugment above
 train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=32, num_clips=1),
-    dict(type='DecordDecode'),
-    dict(type='mmuniformer.RepeatAug', num_repeats=2, transforms=[
-        dict(type='Resize', scale=(-1, 224)),
-        dict(type='TorchVisionWrapper', op='RandAugment', num_ops=4, magnitude=7,
-             num_magnitude_bins=11),
-        dict(type='RandomResizedCrop', area_range=(0.08, 1.0),
-             aspect_ratio_range=(3 / 4, 4 / 3)),
-        dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
-        dict(type='Flip', flip_ratio=0.5),
-        dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
-        dict(type='FormatShape', input_format='NCTHW'),
-        dict(type='PackActionInputs'),
-    ]),
-]
+    dict(t, clip_len=32) if t.type == 'UniformSample' else dict(t, transforms=[
+        dict(a, scale=(-1, 224)) if a.type == 'Resize' and a.scale[0] == -1 else
+        dict(a, scale=(image_size, image_size)) if a.type == 'Resize' else
+        dict(a, num_ops=4, magnitude=7) if a.type == 'TorchVisionWrapper' else a
+        for a in t.transforms]) if t.type == 'mmuniformer.RepeatAug' else t
+    for t in _base_.train_pipeline]
 test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='UniformSample', clip_len=32, num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, image_size)),
-    dict(type='CenterCrop', crop_size=image_size),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
+    dict(t, clip_len=32) if t.type == 'UniformSample' else
+    dict(t, scale=(-1, image_size)) if t.type == 'Resize' else
+    dict(t, crop_size=image_size) if t.type == 'CenterCrop' else t
+    for t in _base_.test_pipeline]
 val_pipeline = test_pipeline
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))

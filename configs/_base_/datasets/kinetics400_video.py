@@ -47,15 +47,8 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=4, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 224)),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
+# test: the val pipeline with 4 clips
+test_pipeline = [dict(t, num_clips=4) if t['type'] == 'SampleFrames' else t for t in val_pipeline]
 
 # 8 GPUs x 4 videos = 32 (x2 clips), the batch of the paper's learning-rate rule (see the schedule)
 train_dataloader = dict(
@@ -81,15 +74,8 @@ val_dataloader = dict(
         pipeline=val_pipeline,
         test_mode=True))
 test_dataloader = dict(
+    val_dataloader,
     batch_size=1,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
-        pipeline=test_pipeline,
-        test_mode=True))
+    dataset=dict(val_dataloader['dataset'], ann_file=ann_file_test, pipeline=test_pipeline))
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator

@@ -12,35 +12,17 @@ data_root_val = 'data/ucf101/videos'
 ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
 ann_file_val = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
 ann_file_test = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
+# the Kinetics pipelines with RandAugment m5-n2 in training, 3 crops x 5 clips in the test
 train_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
-    dict(type='DecordDecode'),
-    dict(type='mmuniformer.RepeatAug', num_repeats=2, transforms=[
-        dict(type='Resize', scale=(-1, 256)),
-        dict(type='TorchVisionWrapper', op='RandAugment', num_ops=2, magnitude=5,
-             num_magnitude_bins=11),
-        dict(type='RandomResizedCrop', area_range=(0.08, 1.0),
-             aspect_ratio_range=(3 / 4, 4 / 3)),
-        dict(type='Resize', scale=(224, 224), keep_ratio=False),
-        dict(type='Flip', flip_ratio=0.5),
-        dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
-        dict(type='FormatShape', input_format='NCTHW'),
-        dict(type='PackActionInputs'),
-    ]),
-]
+    dict(t, transforms=[dict(a, num_ops=2, magnitude=5) if a.type == 'TorchVisionWrapper' else a
+                        for a in t.transforms])
+    if t.type == 'mmuniformer.RepeatAug' else t for t in _base_.train_pipeline]
 test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=5, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 224)),
-    dict(type='ThreeCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
+    dict(t, num_clips=5) if t.type == 'SampleFrames' else
+    dict(type='ThreeCrop', crop_size=224) if t.type == 'CenterCrop' else t
+    for t in _base_.test_pipeline]
 train_dataloader = dict(dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root),
                                      pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
-test_dataloader = dict(
-    dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val),
-                 pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val),
+                                    pipeline=test_pipeline))

@@ -9,15 +9,9 @@ custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 cascade_target_stds = [[0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
                        [0.033, 0.033, 0.067, 0.067]]
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmuniformer.UniFormer',
-        arch='small',
-        out_indices=(0, 1, 2, 3),
-        out_norm='ln',
-        stage3_mode='hybrid',
-        window_size=14,
-        drop_path_rate=0.2),
+    backbone=dict(_delete_=True, type='mmuniformer.UniFormer', arch='small',
+                  out_indices=(0, 1, 2, 3), out_norm='ln', stage3_mode='hybrid', window_size=14,
+                  drop_path_rate=0.2),
     neck=dict(in_channels=[64, 128, 320, 512]),
     roi_head=dict(bbox_head=[
         dict(

@@ -8,13 +8,7 @@
 _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py']
 custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmuniformer.UniFormer',
-        arch='small',
-        out_indices=(0, 1, 2, 3),
-        out_norm='ln',
-        stage3_mode='hybrid',
-        window_size=14,
-        drop_path_rate=0.2),
+    backbone=dict(_delete_=True, type='mmuniformer.UniFormer', arch='small',
+                  out_indices=(0, 1, 2, 3), out_norm='ln', stage3_mode='hybrid', window_size=14,
+                  drop_path_rate=0.2),
     neck=dict(in_channels=[64, 128, 320, 512]))

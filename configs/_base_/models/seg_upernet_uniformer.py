@@ -9,13 +9,8 @@ custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 model = dict(
     pretrained=None,  # the base's ResNet checkpoint; the backbone's init_cfg loads ImageNet weights
     data_preprocessor=dict(size=(512, 512)),  # training crops padded to 512x512 (label 255)
-    backbone=dict(
-        _delete_=True,
-        type='mmuniformer.UniFormer',
-        arch='small',
-        out_indices=(0, 1, 2, 3),
-        out_norm='ln',
-        stage3_mode='global',
-        drop_path_rate=0.25),
+    backbone=dict(_delete_=True, type='mmuniformer.UniFormer', arch='small',
+                  out_indices=(0, 1, 2, 3), out_norm='ln', stage3_mode='global',
+                  drop_path_rate=0.25),
     decode_head=dict(in_channels=[64, 128, 320, 512], num_classes=150),
     auxiliary_head=dict(in_channels=320, num_classes=150))

@@ -15,5 +15,7 @@ param_scheduler = [
          end=80000),
 ]
 train_cfg = dict(val_interval=4000)
-default_hooks = dict(checkpoint=dict(interval=4000))
+# mmseg keeps its hooks in the schedule files: the checkpoint hook is mmuniformer's crash-safe one
+# (mmengine's CheckpointHook arguments; never a half-written checkpoint)
+default_hooks = dict(checkpoint=dict(type='mmuniformer.AtomicCheckpointHook', interval=4000))
 auto_scale_lr = dict(enable=False, base_batch_size=32)

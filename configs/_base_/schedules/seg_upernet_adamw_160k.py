@@ -19,3 +19,6 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0., power=1., by_epoch=False, begin=0, end=160001),
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# mmseg keeps its hooks in the schedule files: the checkpoint hook is mmuniformer's crash-safe one
+# (mmengine's CheckpointHook arguments; never a half-written checkpoint)
+default_hooks = dict(checkpoint=dict(type='mmuniformer.AtomicCheckpointHook'))

@@ -1,9 +1,9 @@
 # Segmentation quick start: Semantic FPN on a tiny UniFormer trained from scratch on the
 # embedded `shapes_ade` data (ADE20K layout; 3 background textures and 3 shapes, label 0 ignored,
-# 128x128 images, made by tools/data/make_ade_seg.py), evaluated with mmseg's IoUMetric (mIoU).
+# 128x128 images, made by ../tools/data/make_ade_seg.py), evaluated with mmseg's IoUMetric (mIoU).
 # Sized to train on 2 CPU cores in a few minutes; run it from the repository root:
 #
-#   python tools/data/make_ade_seg.py --out data/shapes_ade
+#   python projects/quickstart/tools/data/make_ade_seg.py --out data/shapes_ade
 #   mim train mmsegmentation projects/quickstart/configs/fpn_uniformer_tiny_shapes_ade.py \
 #       --work-dir work_dirs/quickstart_seg
 #   mim test mmsegmentation projects/quickstart/configs/fpn_uniformer_tiny_shapes_ade.py \
@@ -57,23 +57,17 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
-    persistent_workers=True,
+    batch_size=batch_size, num_workers=1, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
-        pipeline=train_pipeline,
-        **dataset))
+    dataset=dict(data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+                 pipeline=train_pipeline, **dataset))
 val_dataloader = dict(
+    train_dataloader,
     batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
-        pipeline=test_pipeline,
-        **dataset))
+        train_dataloader['dataset'], pipeline=test_pipeline,
+        data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation')))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
@@ -98,7 +92,8 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1),
+    checkpoint=dict(type='mmuniformer.AtomicCheckpointHook', by_epoch=False, interval=max_iters,
+                    max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)

@@ -1,9 +1,9 @@
 # Detection quick start: a tiny UniFormer Mask R-CNN trained from scratch on the embedded
 # `shapes_coco` data (4 categories of shapes with polygon masks, 1-4 per 96x128 image, made
-# by tools/data/make_coco_instances.py), evaluated with mmdet's CocoMetric (box and mask mAP).
+# by ../tools/data/make_coco_instances.py), evaluated with mmdet's CocoMetric (box and mask mAP).
 # Sized to train on 2 CPU cores in a few minutes; run it from the repository root:
 #
-#   python tools/data/make_coco_instances.py --out data/shapes_coco
+#   python projects/quickstart/tools/data/make_coco_instances.py --out data/shapes_coco
 #   mim train mmdet projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py \
 #       --work-dir work_dirs/quickstart_det
 #   mim test mmdet projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py \
@@ -18,7 +18,7 @@
 # (untrained 0.0 / 0.0) in about 6 minutes (see the README's detection quick start).
 _base_ = [
     '../../../configs/_base_/models/mask_rcnn_uniformer_fpn.py',
-    'mmdet::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/det.py',
 ]
 
 classes = ('circle', 'triangle', 'square', 'star')
@@ -91,33 +91,18 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
-    persistent_workers=True,
+    batch_size=batch_size, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type='CocoDataset',
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=4),
-        pipeline=train_pipeline))
+    dataset=dict(type='CocoDataset', data_root=data_root, metainfo=metainfo,
+                 ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),
+                 filter_cfg=dict(filter_empty_gt=True, min_size=4), pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
+    batch_size=8, num_workers=1, persistent_workers=True, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CocoDataset',
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=test_pipeline))
+    dataset=dict(type='CocoDataset', data_root=data_root, metainfo=metainfo,
+                 ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
+                 test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
     type='CocoMetric', ann_file=data_root + 'annotations/instances_val.json',

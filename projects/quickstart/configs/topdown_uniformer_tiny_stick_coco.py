@@ -1,11 +1,11 @@
 # Pose quick start: top-down heatmap pose estimation (mmpose's TopdownPoseEstimator +
 # HeatmapHead + MSRAHeatmap codec, as configs/pose/) with a tiny UniFormer trained from
 # scratch on the embedded `stick_coco` data (COCO-keypoints format: stick figures with the 17
-# COCO keypoints, made by tools/data/make_coco_keypoints.py), evaluated with mmpose's
+# COCO keypoints, made by ../tools/data/make_coco_keypoints.py), evaluated with mmpose's
 # CocoMetric (keypoint AP by OKS) on the ground-truth person boxes. Sized to train on 2 CPU
 # cores in a few minutes; run it from the repository root:
 #
-#   python tools/data/make_coco_keypoints.py --out data/stick_coco
+#   python projects/quickstart/tools/data/make_coco_keypoints.py --out data/stick_coco
 #   mim train mmpose projects/quickstart/configs/topdown_uniformer_tiny_stick_coco.py \
 #       --work-dir work_dirs/quickstart_pose
 #   mim test mmpose projects/quickstart/configs/topdown_uniformer_tiny_stick_coco.py \
@@ -14,7 +14,7 @@
 # or all of it with `bash tools/quickstart.sh --task pose`. The test split is the val split.
 _base_ = [
     '../../../configs/_base_/models/pose_topdown_uniformer.py',
-    'mmpose::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/pose.py',
 ]
 
 max_epochs = 20
@@ -55,28 +55,16 @@ val_pipeline = [
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
-    persistent_workers=True,
+    batch_size=batch_size, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        ann_file='annotations/person_keypoints_train.json',
-        data_prefix=dict(img='train/'),
-        pipeline=train_pipeline,
-        **dataset))
+    dataset=dict(ann_file='annotations/person_keypoints_train.json',
+                 data_prefix=dict(img='train/'), pipeline=train_pipeline, **dataset))
 val_dataloader = dict(
-    batch_size=32,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
+    train_dataloader, batch_size=32, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        ann_file='annotations/person_keypoints_val.json',
-        bbox_file=None,  # ground-truth person boxes
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=val_pipeline,
-        **dataset))
+    dataset=dict(train_dataloader['dataset'], ann_file='annotations/person_keypoints_val.json',
+                 bbox_file=None,  # ground-truth person boxes
+                 data_prefix=dict(img='val/'), test_mode=True, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
     type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')

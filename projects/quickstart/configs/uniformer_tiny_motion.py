@@ -1,21 +1,22 @@
 # Quick start (video): a tiny 3-D UniFormer trained from scratch with mmaction2 on the embedded
 # `motion_video` data (8 classes that differ only in how a random scene of polygons moves:
 # left, right, up, down, grows, shrinks, rotates clockwise / counter-clockwise; 32 frames of
-# 64x64, made by tools/data/make_motion_video.py). Single frames carry no information about the
-# class (tests/test_motion_data.py): the model has to use time. Sized to train on 2 CPU cores in a few minutes; from the repository root:
+# 64x64, made by ../tools/data/make_motion_video.py). Single frames carry no information about the
+# class (tests/test_motion_data.py): the model has to use time. Sized to train on 2 CPU cores
+# in a few minutes; from the repository root:
 #
-#   python tools/data/make_motion_video.py --out data/motion_video
+#   python projects/quickstart/tools/data/make_motion_video.py --out data/motion_video
 #   mim train mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
 #       --work-dir work_dirs/quickstart/video
 #   mim test mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
 #       --checkpoint work_dirs/quickstart/video/epoch_5.pth --work-dir work_dirs/quickstart/video
 #
-# or all of it with `bash tools/quickstart.sh --task video`. The test split is the generated val split.
+# or all of it with `bash tools/quickstart.sh --task video`. The test split is the generated
+# val split.
 _base_ = [
     '../../../configs/_base_/models/uniformer_video.py',
-    'mmaction::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/video.py',
 ]
-custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
 num_classes = 8
 num_frames = 8
@@ -23,7 +24,7 @@ frame_interval = 3
 max_epochs = 5
 batch_size = 16
 data_root = 'data/motion_video'  # relative to the working directory (the repository root)
-# labels of tools/data/make_motion_video.py CLASSES ('grow', 'move_down', 'move_left',
+# labels of ../tools/data/make_motion_video.py CLASSES ('grow', 'move_down', 'move_left',
 # 'move_right', 'move_up', 'rotate_ccw', 'rotate_cw', 'shrink') swapped by the flips
 hflip_label_map = {2: 3, 3: 2, 5: 6, 6: 5}  # left <-> right, ccw <-> cw
 vflip_label_map = {1: 4, 4: 1, 5: 6, 6: 5}  # down <-> up, ccw <-> cw
@@ -44,7 +45,7 @@ model = dict(
 # Data: mmaction2's VideoDataset on DATA_ROOT/{train,val}_list.txt. Dense sampling of 8 frames,
 # one every 3rd (a random start in training, the centre clip in testing), at the full 64x64.
 # Horizontal and vertical flips are the only augmentation; they relabel the classes they mirror
-# (tools/data/make_motion_video.py flip_label_map()).
+# (../tools/data/make_motion_video.py flip_label_map()).
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval, num_clips=1),
@@ -54,36 +55,21 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval, num_clips=1,
-         test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
+# test: the centre clip, no flips
+test_pipeline = [dict(t, test_mode=True) if t['type'] == 'SampleFrames' else t
+                 for t in train_pipeline if t['type'] != 'Flip']
 dataset_type = 'VideoDataset'
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
+    batch_size=batch_size, num_workers=1,
     persistent_workers=False,  # EpochSeedHook: workers seeded anew every epoch
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=f'{data_root}/train_list.txt',
-        data_prefix=dict(video=f'{data_root}/train'),
-        pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, ann_file=f'{data_root}/train_list.txt',
+                 data_prefix=dict(video=f'{data_root}/train'), pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=f'{data_root}/val_list.txt',
-        data_prefix=dict(video=f'{data_root}/val'),
-        pipeline=test_pipeline,
-        test_mode=True))
+    train_dataloader, batch_size=64, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(train_dataloader['dataset'], ann_file=f'{data_root}/val_list.txt',
+                 data_prefix=dict(video=f'{data_root}/val'), pipeline=test_pipeline,
+                 test_mode=True))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
@@ -110,7 +96,7 @@ auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
 # bit for bit, as an uninterrupted run (docs/training.md, "Resume and randomness").
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+    checkpoint=dict(interval=1, max_keep_ckpts=1,
                     save_best=None))
 randomness = dict(seed=0, deterministic=False)
 custom_hooks = [dict(type='mmuniformer.EpochSeedHook')]

@@ -1,9 +1,10 @@
 # Quick start: a tiny UniFormer trained from scratch on the embedded `shapes_cls` data
-# (8 classes of shapes and textures, 64x64, made by tools/data/make_shapes_cls.py).
+# (8 classes of shapes and textures, 64x64, made by ../tools/data/make_shapes_cls.py).
 # Sized to train on 2 CPU cores in a few minutes; run it from the repository root:
 #
-#   python tools/data/make_shapes_cls.py --out data/shapes_cls
-#   mim train mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py --work-dir work_dirs/quickstart
+#   python projects/quickstart/tools/data/make_shapes_cls.py --out data/shapes_cls
+#   mim train mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py \
+#       --work-dir work_dirs/quickstart
 #   mim test mmpretrain projects/quickstart/configs/uniformer_tiny_shapes.py \
 #       --checkpoint work_dirs/quickstart/epoch_12.pth
 #
@@ -11,9 +12,8 @@
 _base_ = [
     '../../../configs/_base_/models/uniformer_cls.py',
     '../../../configs/_base_/schedules/in1k_adamw_300e.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../../../configs/_base_/runtime/cls.py',
 ]
-custom_imports = dict(imports=['mmuniformer'], allow_failed_imports=False)
 
 num_classes = 8
 image_size = 64
@@ -50,27 +50,14 @@ test_pipeline = [
 ]
 dataset_type = 'CustomDataset'
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=1,
+    batch_size=batch_size, num_workers=1,
     persistent_workers=False,  # EpochSeedHook: workers seeded anew every epoch
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix='train',
-        classes=f'{data_root}/classes.txt',
-        pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='train',
+                 classes=f'{data_root}/classes.txt', pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=128,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix='val',
-        classes=f'{data_root}/classes.txt',
-        pipeline=test_pipeline))
+    train_dataloader, batch_size=128, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(train_dataloader['dataset'], data_prefix='val', pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
@@ -91,6 +78,6 @@ auto_scale_lr = dict(base_batch_size=batch_size)
 # bit for bit, as an uninterrupted run (docs/training.md, "Resume and randomness").
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
+    checkpoint=dict(interval=1, max_keep_ckpts=1))
 randomness = dict(seed=0, deterministic=False)
 custom_hooks = [dict(type='mmuniformer.EpochSeedHook')]

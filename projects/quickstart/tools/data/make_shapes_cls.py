@@ -10,19 +10,28 @@ Layout (mmpretrain ``CustomDataset`` folder layout, classes in sorted order)::
     OUT/classes.txt
     OUT/train/<class>/<class>_00000.png ...
     OUT/val/<class>/<class>_00000.png ...
+    OUT/manifest.json             the parameters of the run (output_folder.py)
 
 Every image depends only on (seed, split, class, index), so the output is deterministic
 for a seed and does not depend on the number of images asked for.
 
-    python tools/data/make_shapes_cls.py --out data/shapes_cls
+    python projects/quickstart/tools/data/make_shapes_cls.py --out data/shapes_cls
 """
-import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
+
+GENERATOR = 'make_shapes_cls'
+OWNED = ('train', 'val', 'classes.txt')  # what a run writes besides its manifest
+SIZE_RANGE = (16, 512)
 
 # Sorted, so the folder order that CustomDataset infers equals the order of classes.txt.
 CLASSES: Tuple[str, ...] = ('checkerboard', 'circle', 'horizontal_stripes', 'ring', 'square',
@@ -132,41 +141,28 @@ def image_rng(seed: int, split: str, class_idx: int, index: int) -> np.random.Ge
 
 
 def generate(out: Path, num_train: int, num_val: int, size: int = 64, seed: int = 0) -> Path:
-    """Write the dataset under ``out``; return ``out``."""
-    if size < 16:
-        raise ValueError(f'size must be >= 16, got {size}')
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for split, count in zip(SPLITS, (num_train, num_val)):
-        for class_idx, name in enumerate(CLASSES):
-            folder = out / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for index in range(count):
-                img = render(name, size, image_rng(seed, split, class_idx, index))
-                Image.fromarray(img).save(folder / f'{name}_{index:05d}.png')
-    # written last: its presence marks a complete dataset
-    (out / 'classes.txt').write_text('\n'.join(CLASSES) + '\n')
-    return out
+    """Write the dataset under ``out`` (see :func:`output_folder.prepare_output`); return it."""
+    check_count('--num-train', num_train)
+    check_count('--num-val', num_val)
+    check_size('--size', size, *SIZE_RANGE)
 
+    def write(folder: Path) -> None:
+        for split, count in zip(SPLITS, (num_train, num_val)):
+            for class_idx, name in enumerate(CLASSES):
+                (folder / split / name).mkdir(parents=True)
+                for index in range(count):
+                    img = render(name, size, image_rng(seed, split, class_idx, index))
+                    Image.fromarray(img).save(folder / split / name / f'{name}_{index:05d}.png')
+        (folder / 'classes.txt').write_text('\n'.join(CLASSES) + '\n')
 
-def parse_args() -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', default='data/shapes_cls', help='output folder')
-    parser.add_argument('--num-train', type=int, default=300, help='training images per class')
-    parser.add_argument('--num-val', type=int, default=50, help='validation images per class')
-    parser.add_argument('--size', type=int, default=64, help='image side in pixels')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
-    return parser.parse_args()
+    params = dict(num_train=num_train, num_val=num_val, size=size, seed=seed)
+    return write_output(out, GENERATOR, OWNED, params, write)
 
 
 def main() -> None:
     """Entry point."""
-    args = parse_args()
-    out = generate(Path(args.out), args.num_train, args.num_val, args.size, args.seed)
-    total = len(CLASSES) * (args.num_train + args.num_val)
-    print(f'wrote {total} images ({len(CLASSES)} classes, {args.num_train} train + '
-          f'{args.num_val} val per class, {args.size}x{args.size}) to {out}')
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/shapes_cls', (300, 50),
+             'images per class', 64, SIZE_RANGE)
 
 
 if __name__ == '__main__':

@@ -15,18 +15,27 @@ Layout (ADE20K's, what mmseg's ``ADE20KDataset`` / ``BaseSegDataset`` read)::
     OUT/annotations/training/00000.png ... single-channel uint8: 0 other (ignored),
     OUT/annotations/validation/00000.png   1..6 the classes of CLASSES in order
     OUT/classes.txt                        the 6 class names, one a line
+    OUT/manifest.json                      the parameters of the run (output_folder.py)
 
 Every image depends only on (seed, split, index): the output is deterministic for a seed.
 
-    python tools/data/make_ade_seg.py --out data/shapes_ade
+    python projects/quickstart/tools/data/make_ade_seg.py --out data/shapes_ade
 """
-import argparse
 import math
+import sys
 from pathlib import Path
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
+
+GENERATOR = 'make_ade_seg'
+OWNED = ('images', 'annotations', 'classes.txt')  # what a run writes besides its manifest
+SIZE_RANGE = (32, 1024)
 
 TEXTURES: Tuple[str, ...] = ('smooth', 'stripes', 'checker')
 SHAPES: Tuple[str, ...] = ('disc', 'triangle', 'square')
@@ -126,35 +135,32 @@ def make_sample(rng: np.random.Generator, size: Tuple[int, int]) -> Tuple[np.nda
 
 
 def generate(out: Path, num_train: int = 240, num_val: int = 60,
-             size: Tuple[int, int] = (128, 128), seed: int = 0) -> None:
+             size: Sequence[int] = (128, 128), seed: int = 0) -> Path:
     """Write the dataset to ``out`` (see the module docstring); ``size`` is ``(H, W)``."""
-    if min(size) < 32:
-        raise ValueError(f'size (H, W) must be at least 32x32, got {size}')
-    out = Path(out)
-    for split, count in (('training', num_train), ('validation', num_val)):
-        if count < 0:
-            raise ValueError(f'the number of {split} images must be >= 0, got {count}')
-        (out / 'images' / split).mkdir(parents=True, exist_ok=True)
-        (out / 'annotations' / split).mkdir(parents=True, exist_ok=True)
-        for i in range(count):
-            rng = np.random.default_rng([seed, list(SPLITS).index(split), i])
-            image, label = make_sample(rng, size)
-            Image.fromarray(image).save(out / 'images' / split / f'{i:05d}.jpg', quality=95)
-            Image.fromarray(label).save(out / 'annotations' / split / f'{i:05d}.png')
-    (out / 'classes.txt').write_text('\n'.join(CLASSES) + '\n')
+    check_count('--num-train', num_train)
+    check_count('--num-val', num_val)
+    check_size('--size', size, *SIZE_RANGE)
+
+    def write(folder: Path) -> None:
+        for split, count in (('training', num_train), ('validation', num_val)):
+            (folder / 'images' / split).mkdir(parents=True)
+            (folder / 'annotations' / split).mkdir(parents=True)
+            for i in range(count):
+                rng = np.random.default_rng([seed, list(SPLITS).index(split), i])
+                image, label = make_sample(rng, tuple(size))
+                Image.fromarray(image).save(folder / 'images' / split / f'{i:05d}.jpg',
+                                            quality=95)
+                Image.fromarray(label).save(folder / 'annotations' / split / f'{i:05d}.png')
+        (folder / 'classes.txt').write_text('\n'.join(CLASSES) + '\n')
+
+    params = dict(num_train=num_train, num_val=num_val, size=list(size), seed=seed)
+    return write_output(out, GENERATOR, OWNED, params, write)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--out', default='data/shapes_ade', help='output folder')
-    parser.add_argument('--num-train', type=int, default=240)
-    parser.add_argument('--num-val', type=int, default=60)
-    parser.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'))
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    generate(Path(args.out), args.num_train, args.num_val, tuple(args.size), args.seed)
-    print(f'wrote {args.num_train} training and {args.num_val} validation images '
-          f'({args.size[0]}x{args.size[1]}, classes: {", ".join(CLASSES)}) to {args.out}')
+    """Entry point."""
+    cli_main(__doc__.splitlines()[0], GENERATOR, generate, 'data/shapes_ade', (240, 60),
+             'images', (128, 128), SIZE_RANGE)
 
 
 if __name__ == '__main__':

@@ -25,20 +25,30 @@ Layout (mmaction2 ``VideoDataset`` annotation files, labels in the order of clas
     OUT/val_list.txt
     OUT/train/<class>/<class>_00000.mp4 ...
     OUT/val/<class>/<class>_00000.mp4 ...
+    OUT/manifest.json             the parameters of the run (output_folder.py)
 
 Videos are MPEG-4 ('mp4v', written by OpenCV; decord reads them). Every video depends only
 on (seed, split, class, index), so the output is deterministic for a seed and does not depend
 on the number of videos asked for.
 
-    python tools/data/make_motion_video.py --out data/motion_video
+    python projects/quickstart/tools/data/make_motion_video.py --out data/motion_video
 """
-import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Dict, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
+
+GENERATOR = 'make_motion_video'
+OWNED = ('train', 'val', 'train_list.txt', 'val_list.txt', 'classes.txt')
+SIZE_RANGE = (16, 256)
+FRAMES_RANGE = (2, 256)
 
 # Sorted; the label of a class is its index here (and its line in classes.txt).
 CLASSES: Tuple[str, ...] = ('grow', 'move_down', 'move_left', 'move_right', 'move_up',
@@ -122,11 +132,19 @@ def sample_scene(motion: Dict[str, np.ndarray], size: int,
     return (np.concatenate(vertices) if count else np.zeros((0, 2))), starts, colours
 
 
+def check_shape(num_frames: int, size: int) -> None:
+    """Frame count and side in their ranges (:data:`FRAMES_RANGE`, :data:`SIZE_RANGE`)."""
+    check_size('--size', size, *SIZE_RANGE)
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or not (
+            FRAMES_RANGE[0] <= num_frames <= FRAMES_RANGE[1]):
+        raise ValueError('--num-frames must be a whole number from {} to {}, got {!r}'.format(
+            *FRAMES_RANGE, num_frames))
+
+
 def render(class_name: str, rng: np.random.Generator, num_frames: int = 32,
            size: int = 64) -> np.ndarray:
     """One ``(num_frames, size, size, 3)`` uint8 RGB video of ``class_name``."""
-    if size < 16 or num_frames < 2:
-        raise ValueError(f'need size >= 16 and num_frames >= 2, got {size}, {num_frames}')
+    check_shape(num_frames, size)
     motion = sample_motion(class_name, num_frames, size, rng)
     vertices, starts, colours = sample_scene(motion, size, rng)
     ends = np.append(starts[1:], len(vertices))
@@ -174,45 +192,34 @@ def write_video(path: Path, frames: np.ndarray, fps: int = 25) -> None:
 
 def generate(out: Path, num_train: int, num_val: int, num_frames: int = 32, size: int = 64,
              seed: int = 0) -> Path:
-    """Write the dataset under ``out``; return ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for split, count in zip(SPLITS, (num_train, num_val)):
-        lines = []
-        for class_idx, name in enumerate(CLASSES):
-            folder = out / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for index in range(count):
-                frames = render(name, video_rng(seed, split, class_idx, index), num_frames, size)
-                write_video(folder / f'{name}_{index:05d}.mp4', frames)
-                lines.append(f'{name}/{name}_{index:05d}.mp4 {class_idx}')
-        (out / f'{split}_list.txt').write_text('\n'.join(lines) + '\n')
-    # written last: its presence marks a complete dataset
-    (out / 'classes.txt').write_text('\n'.join(CLASSES) + '\n')
-    return out
+    """Write the dataset under ``out`` (see :func:`output_folder.prepare_output`); return it."""
+    check_count('--num-train', num_train)
+    check_count('--num-val', num_val)
+    check_shape(num_frames, size)
 
+    def write(folder: Path) -> None:
+        for split, count in zip(SPLITS, (num_train, num_val)):
+            lines = []
+            for class_idx, name in enumerate(CLASSES):
+                (folder / split / name).mkdir(parents=True)
+                for index in range(count):
+                    frames = render(name, video_rng(seed, split, class_idx, index), num_frames,
+                                    size)
+                    write_video(folder / split / name / f'{name}_{index:05d}.mp4', frames)
+                    lines.append(f'{name}/{name}_{index:05d}.mp4 {class_idx}')
+            (folder / f'{split}_list.txt').write_text('\n'.join(lines) + '\n')
+        (folder / 'classes.txt').write_text('\n'.join(CLASSES) + '\n')
 
-def parse_args() -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', default='data/motion_video', help='output folder')
-    parser.add_argument('--num-train', type=int, default=100, help='training videos per class')
-    parser.add_argument('--num-val', type=int, default=30, help='validation videos per class')
-    parser.add_argument('--num-frames', type=int, default=32, help='frames per video')
-    parser.add_argument('--size', type=int, default=64, help='frame side in pixels')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
-    return parser.parse_args()
+    params = dict(num_train=num_train, num_val=num_val, num_frames=num_frames, size=size,
+                  seed=seed)
+    return write_output(out, GENERATOR, OWNED, params, write)
 
 
 def main() -> None:
     """Entry point."""
-    args = parse_args()
-    out = generate(Path(args.out), args.num_train, args.num_val, args.num_frames, args.size,
-                   args.seed)
-    total = len(CLASSES) * (args.num_train + args.num_val)
-    print(f'wrote {total} videos ({len(CLASSES)} classes, {args.num_train} train + '
-          f'{args.num_val} val per class, {args.num_frames} frames of {args.size}x{args.size}) '
-          f'to {out}')
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/motion_video', (100, 30),
+             'videos per class', 64, SIZE_RANGE,
+             extra=dict(num_frames=(32, 'frames per video ({}-{})'.format(*FRAMES_RANGE))))
 
 
 if __name__ == '__main__':

@@ -12,22 +12,31 @@ Layout (what mmdet's ``CocoDataset`` reads)::
     OUT/annotations/instances_val.json
     OUT/train/00000.png ...
     OUT/val/00000.png ...
+    OUT/manifest.json             the parameters of the run (output_folder.py)
 
 Annotations: ``segmentation`` is one polygon ``[x1, y1, x2, y2, ...]`` in pixels,
 ``area`` its area (shoelace), ``bbox`` ``[x, y, w, h]`` its extent, ``iscrowd`` 0;
 category ids 1-4 in the order of :data:`CATEGORIES`. Every image depends only on
 (seed, split, index), so the output is deterministic for a seed.
 
-    python tools/data/make_coco_instances.py --out data/shapes_coco
+    python projects/quickstart/tools/data/make_coco_instances.py --out data/shapes_coco
 """
-import argparse
 import json
 import math
+import sys
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from output_folder import check_count, check_size, write_output  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
+
+GENERATOR = 'make_coco_instances'
+OWNED = ('annotations', 'train', 'val')  # what a run writes besides its manifest
+SIZE_RANGE = (32, 1024)
 
 CATEGORIES: Tuple[str, ...] = ('circle', 'triangle', 'square', 'star')
 SPLITS: Tuple[str, ...] = ('train', 'val')
@@ -136,52 +145,51 @@ def annotation(poly: Polygon, cat: int, ann_id: int, image_id: int) -> Dict:
                 bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)])
 
 
+def write_coco(out: Path, generator: str, params: Dict[str, Any], size_range: Tuple[int, int],
+               render_image: Callable[..., Tuple[np.ndarray, list]],
+               annotate: Callable[..., Dict], categories: List[Dict], prefix: str) -> Path:
+    """Check ``params`` (``num_train``, ``num_val``, ``size`` ``(H, W)``, ``seed``) and write a
+    COCO dataset of both splits under ``out``: ``render_image((H, W), rng)`` gives an image
+    and its objects, ``annotate(*object, ann_id, image_id)`` one annotation of them, written to
+    ``OUT/annotations/{prefix}_{split}.json``. Returns ``out``."""
+    check_count('--num-train', params['num_train'])
+    check_count('--num-val', params['num_val'])
+    check_size('--size', params['size'], *size_range)
+    h, w = params['size']
+
+    def write(folder: Path) -> None:
+        (folder / 'annotations').mkdir()
+        for split, count in zip(SPLITS, (params['num_train'], params['num_val'])):
+            (folder / split).mkdir()
+            images, annotations = [], []
+            for index in range(count):
+                img, objects = render_image((h, w), image_rng(params['seed'], split, index))
+                name = f'{index:05d}.png'
+                Image.fromarray(img).save(folder / split / name)
+                images.append(dict(id=index + 1, file_name=name, height=h, width=w))
+                for obj in objects:
+                    annotations.append(annotate(*obj, len(annotations) + 1, index + 1))
+            coco = dict(images=images, annotations=annotations, categories=categories)
+            (folder / 'annotations' / f'{prefix}_{split}.json').write_text(json.dumps(coco))
+
+    return write_output(out, generator, OWNED, params, write)
+
+
 def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (96, 128),
              seed: int = 0) -> Path:
     """Write the dataset (images of ``size`` = ``(H, W)``) under ``out``; return ``out``."""
-    h, w = size
-    if min(h, w) < 32:
-        raise ValueError(f'size must be at least 32x32, got {tuple(size)}')
-    out = Path(out)
-    (out / 'annotations').mkdir(parents=True, exist_ok=True)
     categories = [dict(id=i + 1, name=name, supercategory='shape')
                   for i, name in enumerate(CATEGORIES)]
-    for split, count in zip(SPLITS, (num_train, num_val)):
-        (out / split).mkdir(parents=True, exist_ok=True)
-        images, annotations = [], []
-        for index in range(count):
-            img, instances = render((h, w), image_rng(seed, split, index))
-            name = f'{index:05d}.png'
-            Image.fromarray(img).save(out / split / name)
-            images.append(dict(id=index + 1, file_name=name, height=h, width=w))
-            for cat, poly in instances:
-                annotations.append(annotation(poly, cat, len(annotations) + 1, index + 1))
-        coco = dict(images=images, annotations=annotations, categories=categories)
-        (out / 'annotations' / f'instances_{split}.json').write_text(json.dumps(coco))
-    return out
-
-
-def parse_args() -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', default='data/shapes_coco', help='output folder')
-    parser.add_argument('--num-train', type=int, default=320, help='training images')
-    parser.add_argument('--num-val', type=int, default=64, help='validation images')
-    parser.add_argument('--size', type=int, nargs=2, default=(96, 128), metavar=('H', 'W'),
-                        help='image height and width in pixels')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
-    return parser.parse_args()
+    params = dict(num_train=num_train, num_val=num_val, size=list(size), seed=seed)
+    return write_coco(out, GENERATOR, params, SIZE_RANGE, render,
+                      lambda cat, poly, ann_id, image_id: annotation(poly, cat, ann_id, image_id),
+                      categories, 'instances')
 
 
 def main() -> None:
     """Entry point."""
-    args = parse_args()
-    out = generate(Path(args.out), args.num_train, args.num_val, args.size, args.seed)
-    counts = {s: len(json.loads((out / 'annotations' / f'instances_{s}.json').read_text())
-                     ['annotations']) for s in SPLITS}
-    print(f'wrote {args.num_train} train ({counts["train"]} instances) and {args.num_val} val '
-          f'({counts["val"]} instances) images of {args.size[0]}x{args.size[1]}, '
-          f'{len(CATEGORIES)} categories, to {out}')
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/shapes_coco', (320, 64),
+             'images', (96, 128), SIZE_RANGE)
 
 
 if __name__ == '__main__':

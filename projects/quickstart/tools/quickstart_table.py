@@ -1,7 +1,8 @@
 """The closing table of ``tools/quickstart.sh``: one row per task and metric with the
 untrained and the trained model's score (read from their ``mim test`` logs) and the wall time.
 
-    python tools/misc/quickstart_table.py --row TASK UNTRAINED_LOG TRAINED_LOG SECONDS [--row ...]
+    python projects/quickstart/tools/quickstart_table.py \
+        --row TASK UNTRAINED_LOG TRAINED_LOG SECONDS [--row ...]
 
 Scores are the last value of each metric in a log, in percent. A log without one of its
 task's metrics is an error (exit status 1), so a broken quick start cannot print a table.

@@ -18,6 +18,7 @@ Layout (what mmpose's ``CocoDataset`` reads, ``data_mode='topdown'``)::
     OUT/annotations/person_keypoints_val.json
     OUT/train/00000.png ...
     OUT/val/00000.png ...
+    OUT/manifest.json             the parameters of the run (output_folder.py)
 
 Annotations: ``keypoints`` ``[x1, y1, v1, ...]`` (51 numbers), ``num_keypoints`` (labelled
 ones), ``bbox`` ``[x, y, w, h]``: the figure's extent inside the image (it contains every
@@ -25,10 +26,8 @@ labelled keypoint), ``area``: the figure's pixel count inside the image (the sca
 OKS), ``iscrowd`` 0, ``category_id`` 1 (``person``, with COCO's skeleton). Every image
 depends only on (seed, split, index), so the output is deterministic for a seed.
 
-    python tools/data/make_coco_keypoints.py --out data/stick_coco
+    python projects/quickstart/tools/data/make_coco_keypoints.py --out data/stick_coco
 """
-import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -37,9 +36,14 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-# the backgrounds and the per-image random generator of the instance-segmentation generator
+# the backgrounds and the COCO writer (per-image random generators, both splits) of the
+# instance-segmentation generator
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_coco_instances import SPLITS, background, image_rng  # noqa: E402
+from make_coco_instances import background, write_coco  # noqa: E402
+from output_folder import main as cli_main  # noqa: E402
+
+GENERATOR = 'make_coco_keypoints'
+SIZE_RANGE = (64, 1024)
 
 KEYPOINTS: Tuple[str, ...] = (
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
@@ -224,50 +228,17 @@ def annotation(kp: np.ndarray, visibility: np.ndarray, bbox: Sequence[float], ar
 def generate(out: Path, num_train: int, num_val: int, size: Sequence[int] = (160, 160),
              seed: int = 0) -> Path:
     """Write the dataset (images of ``size`` = ``(H, W)``) under ``out``; return ``out``."""
-    h, w = size
-    if min(h, w) < 64:
-        raise ValueError(f'size must be at least 64x64, got {tuple(size)}')
-    out = Path(out)
-    (out / 'annotations').mkdir(parents=True, exist_ok=True)
     categories = [dict(id=1, name='person', supercategory='person', keypoints=list(KEYPOINTS),
                        skeleton=[list(pair) for pair in SKELETON])]
-    for split, count in zip(SPLITS, (num_train, num_val)):
-        (out / split).mkdir(parents=True, exist_ok=True)
-        images, annotations = [], []
-        for index in range(count):
-            img, people = render((h, w), image_rng(seed, split, index))
-            name = f'{index:05d}.png'
-            Image.fromarray(img).save(out / split / name)
-            images.append(dict(id=index + 1, file_name=name, height=h, width=w))
-            for kp, visibility, bbox, area in people:
-                annotations.append(
-                    annotation(kp, visibility, bbox, area, len(annotations) + 1, index + 1))
-        coco = dict(images=images, annotations=annotations, categories=categories)
-        (out / 'annotations' / f'person_keypoints_{split}.json').write_text(json.dumps(coco))
-    return out
-
-
-def parse_args() -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', default='data/stick_coco', help='output folder')
-    parser.add_argument('--num-train', type=int, default=400, help='training images')
-    parser.add_argument('--num-val', type=int, default=60, help='validation images')
-    parser.add_argument('--size', type=int, nargs=2, default=(160, 160), metavar=('H', 'W'),
-                        help='image height and width in pixels')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
-    return parser.parse_args()
+    params = dict(num_train=num_train, num_val=num_val, size=list(size), seed=seed)
+    return write_coco(out, GENERATOR, params, SIZE_RANGE, render, annotation, categories,
+                      'person_keypoints')
 
 
 def main() -> None:
     """Entry point."""
-    args = parse_args()
-    out = generate(Path(args.out), args.num_train, args.num_val, args.size, args.seed)
-    counts = {s: len(json.loads((out / 'annotations' / f'person_keypoints_{s}.json').read_text())
-                     ['annotations']) for s in SPLITS}
-    print(f'wrote {args.num_train} train ({counts["train"]} people) and {args.num_val} val '
-          f'({counts["val"]} people) images of {args.size[0]}x{args.size[1]}, '
-          f'{len(KEYPOINTS)} COCO keypoints, to {out}')
+    cli_main(__doc__.split('\n\n')[0], GENERATOR, generate, 'data/stick_coco', (400, 60),
+             'images', (160, 160), SIZE_RANGE)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,6 @@
+# mmaction2's default runtime (hooks, visualiser, logging, environment) with mmuniformer's
+# crash-safe checkpoint hook: AtomicCheckpointHook takes mmengine's CheckpointHook arguments and
+# never leaves a half-written checkpoint. Every video config inherits this file instead of
+# mmaction2's default_runtime.py.
+_base_ = ['mmaction::_base_/default_runtime.py']
+default_hooks = dict(checkpoint=dict(type='mmuniformer.AtomicCheckpointHook'))
