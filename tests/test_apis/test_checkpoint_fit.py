@@ -156,7 +156,7 @@ def test_mim_test_stops_on_an_unconverted_official_checkpoint(files, tmp_path):
     from tests.conftest import MIM
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]),
                OMP_NUM_THREADS='1')
-    subprocess.run([sys.executable, osp.join(REPO, 'tools/data/make_shapes_cls.py'), '--out',
+    subprocess.run([sys.executable, osp.join(REPO, 'projects/quickstart/tools/data/make_shapes_cls.py'), '--out',
                     'data/shapes_cls', '--num-train', '1', '--num-val', '1'], cwd=tmp_path,
                    env=env, check=True, capture_output=True)
     proc = subprocess.run(

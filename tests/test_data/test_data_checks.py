@@ -12,8 +12,8 @@ from mmuniformer.datasets.checks import CheckSegLabels, check_coco_file
 
 from tests.conftest import REPO, load_module
 
-COCO_GENERATOR = Path(REPO, 'tools/data/make_coco_instances.py')
-ADE_GENERATOR = Path(REPO, 'tools/data/make_ade_seg.py')
+COCO_GENERATOR = Path(REPO, 'projects/quickstart/tools/data/make_coco_instances.py')
+ADE_GENERATOR = Path(REPO, 'projects/quickstart/tools/data/make_ade_seg.py')
 
 
 def _coco(path: Path, images=None, annotations=None, categories=None) -> str:

@@ -26,7 +26,7 @@ SHALLOW_S = dict(depths=[1, 1, 2, 1], embed_dims=[64, 128, 320, 512], head_dim=6
 
 
 def _tiny_coco(root):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
+    sys.path.insert(0, osp.join(REPO, 'projects', 'quickstart', 'tools', 'data'))
     try:
         import make_coco_instances as gen
     finally:

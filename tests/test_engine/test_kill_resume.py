@@ -26,8 +26,8 @@ pytestmark = pytest.mark.slow  # mim end to end
 ROOT = Path(REPO)
 CLS_CONFIG = ROOT / 'projects/quickstart/configs/uniformer_tiny_shapes.py'
 VIDEO_CONFIG = ROOT / 'projects/quickstart/configs/uniformer_tiny_motion.py'
-SHAPES_GENERATOR = ROOT / 'tools/data/make_shapes_cls.py'
-MOTION_GENERATOR = ROOT / 'tools/data/make_motion_video.py'
+SHAPES_GENERATOR = ROOT / 'projects/quickstart/tools/data/make_shapes_cls.py'
+MOTION_GENERATOR = ROOT / 'projects/quickstart/tools/data/make_motion_video.py'
 EPOCHS = 4
 TIMEOUT = 300
 
