@@ -19,7 +19,7 @@ from typing import Dict, Optional, Sequence
 import cv2
 import numpy as np
 import torch
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 try:
     import mmuniformer  # noqa: F401
@@ -44,6 +44,18 @@ def draw_kept(picture: np.ndarray, mask: np.ndarray, dim: float = 0.25) -> np.nd
     return out
 
 
+def with_data_preprocessor(config: str, options: Optional[dict]) -> Optional[dict]:
+    """``options`` plus ``model.data_preprocessor`` = the config's top-level
+    ``data_preprocessor`` when the model names none, as mmengine's Runner builds the model
+    (without it the image would reach the model unnormalised, in BGR order)."""
+    cfg = Config.fromfile(config)
+    if options:
+        cfg.merge_from_dict(options)
+    if cfg.get('data_preprocessor') and 'data_preprocessor' not in cfg.model:
+        return {**(options or {}), 'model.data_preprocessor': cfg.data_preprocessor}
+    return options
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='light UniFormer image classifier config (mmpretrain)')
@@ -63,7 +75,8 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     args = parse_args(argv)
     if not osp.isfile(args.image):
         raise SystemExit(f'image {args.image!r} is not a file')
-    model, cfg, scope = load_model(args.config, args.checkpoint, args.cfg_options, args.device)
+    options = with_data_preprocessor(args.config, args.cfg_options)
+    model, cfg, scope = load_model(args.config, args.checkpoint, options, args.device)
     if scope != 'mmpretrain':
         raise SystemExit(f'visualize_tokens.py takes image classifier configs (mmpretrain); '
                          f'{args.config} is a {scope} config')
