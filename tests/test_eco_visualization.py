@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 
 from tests.conftest import REPO, load_module, randomise_bn
 
@@ -113,7 +114,12 @@ def test_kept_tokens_of_each_hourglass_block(tmp_path, image):
     config.write_text(TINY_LIGHT.format(light=LIGHT))
     config, ckpt = str(config), str(tmp_path / 'light.pth')
     UNTRAINED.main([config, ckpt])
-    model, cfg, _ = CAM_TOOL.load_model(config, ckpt)
+    # built as mmengine's Runner builds it: with the config's top-level data_preprocessor
+    model, cfg, _ = CAM_TOOL.load_model(config, ckpt,
+                                        {'model.data_preprocessor': Config.fromfile(config)
+                                         .data_preprocessor})
+    assert model.data_preprocessor.mean.flatten().tolist() == pytest.approx(
+        [123.675, 116.28, 103.53])
     blocks = hourglass_blocks(model)
     assert [n for n, _ in blocks] == ['backbone.blocks3.1', 'backbone.blocks3.2',
                                       'backbone.blocks4.0', 'backbone.blocks4.1']
@@ -144,6 +150,8 @@ def test_kept_tokens_of_each_hourglass_block(tmp_path, image):
     # the tool: the same selection, one panel per block; 160 -> x2 to reach 224
     out = tmp_path / 'tokens.png'
     result = TOKENS_TOOL.run([config, ckpt, image, '--out', str(out)])
+    # the tool normalises the image as the model was trained (its logits equal the reference's)
+    torch.testing.assert_close(result['logits'], plain, rtol=0, atol=0)
     for ours, ref in zip(result['records'], records):
         assert torch.equal(ours.kept, ref.kept)
     assert cv2.imread(str(out)).shape == (320, 320 * 5, 3)

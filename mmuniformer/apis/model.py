@@ -1,5 +1,6 @@
 """Configs -> models: build the model of a config the way its library does, and read the
 input size its test pipeline gives."""
+import copy
 import importlib
 from typing import Any, List, Optional, Tuple, Union
 
@@ -82,7 +83,9 @@ def build_model_from_config(config: Union[str, Config], cfg_options: Optional[di
     Loads the config (running its ``custom_imports``), applies ``cfg_options``, sets
     the config's ``default_scope`` (mmengine's ``init_default_scope``), checks the model's
     unscoped type names against our registry (:func:`mmuniformer.registry.check_model_config`)
-    and builds from that library's ``MODELS``. Returns ``(model, cfg, scope)``.
+    and builds from that library's ``MODELS``, with the config's top-level
+    ``data_preprocessor`` where the model names none (as mmengine's Runner does). Returns
+    ``(model, cfg, scope)``.
     """
     from mmengine.registry import init_default_scope
 
@@ -93,5 +96,11 @@ def build_model_from_config(config: Union[str, Config], cfg_options: Optional[di
         registry = importlib.import_module(registry_module(scope)).MODELS
     except KeyError:  # a scope we do not know: mmengine's root registry
         from mmengine.registry import MODELS as registry
-    check_model_config(cfg.model, registry)
-    return registry.build(cfg.model), cfg, scope
+    model_cfg = cfg.model
+    if isinstance(model_cfg, dict) and cfg.get('data_preprocessor') is not None:
+        # as mmengine's Runner builds it: the config's top-level data_preprocessor (mean/std,
+        # BGR -> RGB) unless the model names its own
+        model_cfg = copy.deepcopy(model_cfg)
+        model_cfg.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    check_model_config(model_cfg, registry)
+    return registry.build(model_cfg), cfg, scope
