@@ -4,17 +4,15 @@ validation iteration of every config through `mim train mmsegmentation` on a gen
 set at 1/8 of the configs' image scales."""
 import glob
 import math
-import os
 import os.path as osp
-import re
-import sys
-import time
 
 import pytest
 
 pytest.importorskip('mmseg')
 
-from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, REPO, run_mim  # noqa: E402
+from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, load_module  # noqa: E402
+from tests.harness import (REPO, divide_sizes, last_metric, load_config, logged,  # noqa: E402
+                           run_mim, shrink_for_test, write_config)
 SEG_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'seg', '*.py')))
 
 # name: (head, arch, stage 3 in training, stage 3 in evaluation, window, drop path, with_cp),
@@ -41,18 +39,13 @@ RECIPES = {
 }
 
 
-def _load(config):
-    from mmengine.config import Config
-    return Config.fromfile(config)
-
-
 def test_every_config_has_a_recipe():
     assert sorted(osp.basename(c) for c in SEG_CONFIGS) == sorted(RECIPES)
 
 
 @pytest.mark.parametrize('config', SEG_CONFIGS, ids=[osp.basename(p) for p in SEG_CONFIGS])
 def test_config_recipe(config):
-    cfg = _load(config)
+    cfg = load_config(config)
     head, arch, mode, eval_mode, window, drop_path, with_cp = RECIPES[osp.basename(config)]
     assert cfg.custom_imports == dict(imports=['mmuniformer'], allow_failed_imports=False)
     assert cfg.default_scope == 'mmseg'
@@ -174,82 +167,56 @@ def test_lr_schedule_matches_the_release(config):
 
 
 # ----------------------------------------------------------------------------- mim
-def _shrink(obj, factor):
-    """Divide every image scale / crop size in a pipeline by ``factor``."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key in ('scale', 'crop_size'):
-                obj[key] = tuple(max(1, int(v) // factor) for v in value)
-            else:
-                _shrink(value, factor)
-    elif isinstance(obj, list):
-        for item in obj:
-            _shrink(item, factor)
-
-
 def _small_config(config, data_root, work_dir):
     """The config with the data at ``data_root`` (64x64 images), 1/8 image scales (64x64
     crops, test short side 64), batch 2 (BatchNorm on UperNet's 1x1 pooled map needs two
-    values), no ImageNet checkpoint, one iteration then validation."""
-    cfg = _load(config)
+    values), a shallow backbone (its wiring, not its depth, is under test), no ImageNet
+    checkpoint, one iteration then validation, the weights saved (no optimizer state)."""
+    cfg = load_config(config)
+    shrink_for_test(cfg, checkpoint='weights', shallow=True)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].update(num_workers=0, persistent_workers=False)
         cfg[loader].dataset.data_root = data_root
-        _shrink(cfg[loader].dataset.pipeline, 8)
+        divide_sizes(cfg[loader].dataset.pipeline, 8)
     cfg.train_dataloader.batch_size = 2
     cfg.model.data_preprocessor.size = (64, 64)
-    cfg.model.backbone.init_cfg = None
     cfg.train_cfg.update(max_iters=1, val_interval=1)
-    cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 1
-    path = osp.join(work_dir, osp.basename(config))
-    cfg.dump(path)
-    return path
+    return write_config(cfg, work_dir, config)
 
 
 @pytest.fixture(scope='module')
 def tiny_ade(tmp_path_factory):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
-    try:
-        import make_ade_seg as gen
-    finally:
-        sys.path.pop(0)
+    gen = load_module(osp.join(REPO, 'tools', 'data', 'make_ade_seg.py'))
     root = tmp_path_factory.mktemp('ade') / 'ADEChallengeData2016'
     gen.generate(root, num_train=2, num_val=1, size=(64, 64), seed=5)
     return str(root)
 
 
-def _mim(args, cwd):
-    """`mim *args` in cwd (conftest.run_mim) and its wall time in seconds."""
-    start = time.time()
-    return run_mim(args, cwd, timeout=1800), time.time() - start
-
-
-def _miou(out):
-    found = re.findall(r'mIoU: (-?[0-9.]+)', out)
-    assert found, out[-3000:]
-    return float(found[-1])
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('config', SEG_CONFIGS, ids=[osp.basename(p) for p in SEG_CONFIGS])
 def test_mim_train_and_validate_one_iteration(config, tiny_ade, tmp_path):
-    """`mim train mmsegmentation` runs one training iteration and a validation pass (the test
-    loop's model, data pipeline and IoUMetric); for the h32 contract config `mim test
-    mmsegmentation` then loads the checkpoint it saved and evaluates it."""
-    work = str(tmp_path / 'work')
-    os.makedirs(work)
+    """`mim train mmsegmentation` of the config's wiring (segmentor, decode and auxiliary
+    heads, pipelines, IoUMetric; a shallow backbone) runs one training iteration and a
+    validation pass; the first losses are the untrained heads' (150-way cross-entropy). For
+    the h32 contract config `mim test mmsegmentation` then loads the checkpoint it saved and
+    reproduces the validation mIoU. (Learning: tests/test_e2e.)"""
+    work = tmp_path / 'work'
+    work.mkdir()
     small = _small_config(config, tiny_ade, work)
-    out, train_s = _mim(['train', 'mmsegmentation', small, '--work-dir', work], str(tmp_path))
-    match = re.search(r'Iter\(train\)\s+\[1/1\].*? loss: ([0-9.na]+)', out)
-    assert match, out[-3000:]
-    assert 0 < float(match.group(1)) < 100  # finite, no blow-up at initialisation
-    assert 0 <= _miou(out) <= 100
-    ckpt = osp.join(work, 'iter_1.pth')
-    assert osp.exists(ckpt)
+    out = run_mim(['train', 'mmsegmentation', small, '--work-dir', work], tmp_path)
+    losses = logged(out, r'Iter\(train\)\s+\[1/1\]')
+    cfg = load_config(small)
+    # the decode head's 150-way cross-entropy at initialisation (std-0.01 classifier: ~ln 150),
+    # times its loss weight; the auxiliary FCN head (UperNet) likewise, weighted 0.4
+    heads = [('decode', cfg.model.decode_head)]
+    if cfg.model.get('auxiliary_head'):
+        heads.append(('aux', cfg.model.auxiliary_head))
+    for prefix, head in heads:
+        expected = head.loss_decode.loss_weight * math.log(head.num_classes)
+        assert losses[f'{prefix}.loss_ce'] == pytest.approx(expected, rel=0.15), losses
+    miou = last_metric(out, 'mIoU')
     if osp.basename(config) == 'fpn_uniformer_s_h32_80k.py':
-        out, test_s = _mim(['test', 'mmsegmentation', small, '--checkpoint', ckpt,
-                            '--work-dir', work], str(tmp_path))
-        assert 0 <= _miou(out) <= 100
+        out = run_mim(['test', 'mmsegmentation', small, '--checkpoint',
+                       osp.join(work, 'iter_1.pth'), '--work-dir', work], tmp_path)
+        assert last_metric(out, 'mIoU') == miou  # the saved weights are the validated ones
         assert 'missing keys' not in out and 'unexpected key' not in out
-    print(f'{osp.basename(config)}: mim train (1 iteration + val) {train_s:.0f} s')

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import NO_WORKERS, load_module, predict_scores, run_mim
+from tests.conftest import load_module, predict_scores
 from tests.fake_data import half_right_labels, set_labels
+from tests.harness import NO_WORKERS, WEIGHTS_ONLY, run_mim
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'projects/quickstart/configs/uniformer_tiny_motion.py'
 NUM_CLASSES = 8
 
@@ -268,7 +269,8 @@ def test_mim_train_and_test_the_quick_start(tmp_path: Path) -> None:
     pytest.importorskip('mmaction')
     gen.generate(tmp_path / 'data/motion_video', num_train=2, num_val=1, num_frames=32, size=64)
     out = run_mim(['train', 'mmaction2', str(CONFIG), '--work-dir', 'work', '--cfg-options',
-                   'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1'] + NO_WORKERS,
+                   'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
+                  + NO_WORKERS + WEIGHTS_ONLY,
                   tmp_path)
     loss = re.search(r'Epoch\(train\)\s+\[1\]\[1/1\].*? loss: ([0-9.]+)', out)
     assert loss is not None, out[-3000:]
