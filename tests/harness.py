@@ -13,6 +13,9 @@ re-exports the runners for older imports).
   optimizer state or none at all, optionally a shallow backbone).
 * ``divide_sizes`` / ``set_sizes``: image scales and crop sizes of a pipeline.
 * ``logged(out, pattern)``, ``last_metric(out, name)``: numbers of a mim log.
+* ``train_config`` / ``evaluate_config``: a config file through ``mim train`` / ``mim test``
+  (the user's command line) or through the same mmengine Runner in this process (cheaper:
+  no subprocess start-up); first-iteration losses and metrics.
 * ``train_and_evaluate(cfg, work_dir)``: an mmengine Runner in this process that evaluates
   the untrained model, trains and evaluates again; returns every iteration's loss and both
   metrics.
@@ -186,34 +189,110 @@ def last_metric(out: str, name: str) -> float:
     return float(found[-1])
 
 
-# ----------------------------------------------------------------------------- in process
-def train_and_evaluate(cfg, work_dir: Union[str, Path]) -> Tuple[List[float], dict, dict]:
-    """Train ``cfg`` with an mmengine Runner in this process; returns the loss of every
-    iteration, the validation metrics of the untrained model (the weights the run starts
-    from, evaluated before the first step) and those after the last step."""
-    from mmengine.hooks import Hook
+# ----------------------------------------------------------------------------- runs
+TRAIN_LINE = r'(?:Epoch\(train\)\s+\[1\]\[1/\d+\]|Iter\(train\)\s+\[1/\d+\])'
+
+
+def _metrics_line(out: str, split: str) -> Dict[str, float]:
+    """The numbers of the last ``Epoch(split)`` / ``Iter(split)`` summary line of a log."""
+    lines = [line for line in out.splitlines()
+             if re.search(rf'(?:Epoch|Iter)\({split}\)', line) and 'eta:' not in line]
+    assert lines, f'no {split} summary in the output:\n' + out[-3000:]
+    return logged(lines[-1], '.')
+
+
+def _runner(config: str, work_dir: Union[str, Path], **overrides):
+    """An mmengine Runner of the config file, as the libraries' train/test scripts build it,
+    with a name of its own (mmengine keys its loggers and message hubs by name)."""
     from mmengine.runner import Runner
+    cfg = load_config(config)
+    cfg.work_dir = str(work_dir)
+    _name(cfg)
+    cfg.update(overrides)
+    return Runner.from_cfg(cfg)
+
+
+def _name(cfg) -> None:
+    """A run name of its own for ``cfg``: mmengine keeps loggers, message hubs and
+    visualizers by name for the life of the process (the libraries' runtimes name the
+    visualizer 'visualizer'), and a later Runner would write to an earlier test's folder."""
+    import uuid
+    cfg.experiment_name = f'test_{uuid.uuid4().hex}'
+    if cfg.get('visualizer') is not None:
+        cfg.visualizer.name = cfg.experiment_name
+
+
+def _recorder(evaluate_untrained: bool):
+    from mmengine.hooks import Hook
 
     class Record(Hook):
+        """The log values of every training iteration and every validation's metrics;
+        optionally a validation of the untrained model before the first step."""
         priority = 'LOWEST'
 
         def __init__(self) -> None:
-            self.losses: List[float] = []
+            self.losses: List[Dict[str, float]] = []
             self.metrics: List[dict] = []
 
         def before_train(self, runner) -> None:
-            runner.val_loop.run()  # the untrained model
+            if evaluate_untrained:
+                runner.val_loop.run()
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-            self.losses.append(float(outputs['loss'].detach()))
+            self.losses.append({k: float(v.detach()) if hasattr(v, 'detach') else float(v)
+                                for k, v in (outputs or {}).items()})
 
         def after_val_epoch(self, runner, metrics=None) -> None:
             self.metrics.append(dict(metrics or {}))
 
+    return Record()
+
+
+def train_config(config: str, work_dir: Union[str, Path], cwd: Union[str, Path], *,
+                 library: str, mim: bool) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """Train the config file: with ``mim train LIBRARY`` (``mim=True``: the command line a
+    user runs) or with the same mmengine Runner in this process (no start-up of a
+    subprocess). Returns the first iteration's logged values (losses) and the metrics of
+    the last validation (empty without one); relative data paths are read from ``cwd``."""
+    if mim:
+        out = run_mim(['train', library, config, '--work-dir', work_dir], cwd)
+        metrics = _metrics_line(out, 'val') if re.search(r'\(val\)', out) else {}
+        return logged(out, TRAIN_LINE), metrics
+    import contextlib
+    with contextlib.chdir(cwd):
+        runner = _runner(config, work_dir)
+        record = _recorder(evaluate_untrained=False)
+        runner.register_hook(record)
+        runner.train()
+    return record.losses[0], (record.metrics[-1] if record.metrics else {})
+
+
+def evaluate_config(config: str, checkpoint: str, work_dir: Union[str, Path],
+                cwd: Union[str, Path], *, library: str, mim: bool) -> Dict[str, float]:
+    """Test the config file on ``checkpoint`` (``mim test LIBRARY``, or the Runner in this
+    process); returns the metrics. The mim run also asserts that the checkpoint loaded
+    without missing or unexpected keys."""
+    if mim:
+        out = run_mim(['test', library, config, '--checkpoint', checkpoint,
+                       '--work-dir', work_dir], cwd)
+        assert 'missing keys' not in out and 'unexpected key' not in out, out[-3000:]
+        return _metrics_line(out, 'test')
+    import contextlib
+    with contextlib.chdir(cwd):
+        metrics = _runner(config, work_dir, load_from=checkpoint).test()
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def train_and_evaluate(cfg, work_dir: Union[str, Path]) -> Tuple[List[float], dict, dict]:
+    """Train ``cfg`` with an mmengine Runner in this process; returns the loss of every
+    iteration, the validation metrics of the untrained model (the weights the run starts
+    from, evaluated before the first step) and those after the last step."""
+    from mmengine.runner import Runner
     cfg.work_dir = str(work_dir)
+    _name(cfg)
     runner = Runner.from_cfg(cfg)
-    record = Record()
+    record = _recorder(evaluate_untrained=True)
     runner.register_hook(record)
     runner.train()
     assert len(record.metrics) >= 2, record.metrics
-    return record.losses, record.metrics[0], record.metrics[-1]
+    return [step['loss'] for step in record.losses], record.metrics[0], record.metrics[-1]

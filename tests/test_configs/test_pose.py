@@ -7,27 +7,26 @@ configs' sigma, on generated stick-figure data."""
 import glob
 import math
 import os.path as osp
-import re
 
 import pytest
 
 pytest.importorskip('mmpose')
 
 from tests.conftest import load_module  # noqa: E402
-from tests.harness import (REPO, last_metric, load_config, logged, run_mim,  # noqa: E402
-                           set_sizes, shrink_for_test, write_config)
+from tests.harness import (REPO, evaluate_config, load_config, set_sizes,  # noqa: E402
+                           shrink_for_test, train_config, write_config)
 
 POSE_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'pose', '*.py')))
 SMALL = dict(input_size=(96, 128), heatmap_size=(24, 32))  # (W, H)
 
 
-def _small_config(config, data_root, work_dir, shallow=True):
+def _small_config(config, data_root, work_dir, checkpoint='none', shallow=True):
     """The config on ``data_root`` (generated stick figures, ground-truth boxes), at 128x96
     input and 32x24 heatmaps, a shallow backbone (its wiring, not its depth, is under test),
     no ImageNet checkpoint, batch 8 (one iteration per epoch), validation after the epoch,
-    the weights saved after it (no optimizer state)."""
+    the weights saved after it for ``checkpoint`` 'weights' (no optimizer state)."""
     cfg = load_config(config)
-    shrink_for_test(cfg, checkpoint='weights', shallow=shallow, batch_size=8)
+    shrink_for_test(cfg, checkpoint=checkpoint, shallow=shallow, batch_size=8)
     for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
                           ('test_dataloader', 'val')):
         cfg[loader].dataset.update(
@@ -52,37 +51,40 @@ def stick(tmp_path_factory):
     return str(root)
 
 
-@pytest.mark.slow
+#: the configs run through `mim train` / `mim test` (the command line); the others run the
+#: same Runner in the test process
+MIM_CONFIGS = ('topdown_uniformer_s_256x192.py', 'topdown_uniformer_b_384x288.py')
+
+
 @pytest.mark.parametrize('config', POSE_CONFIGS, ids=[osp.basename(p) for p in POSE_CONFIGS])
-def test_mim_train_validate_and_test(config, stick, tmp_path):
-    """`mim train mmpose` of the config's wiring (top-down estimator, heatmap head and codec,
-    pipelines, CocoMetric; a shallow backbone) runs one training iteration and a validation
-    pass; the first loss is the untrained head's. `mim test mmpose` loads the checkpoint the
-    b_384x288 run saved, and a full-depth s_256x192 model from a checkpoint converted from
-    the released layout. (Learning: tests/test_e2e.)"""
+def test_train_validate_and_test(config, stick, tmp_path):
+    """The config's wiring (top-down estimator, heatmap head and codec, pipelines,
+    CocoMetric; a shallow backbone) trains one iteration and validates; the first loss is the
+    untrained head's. The contract configs go through `mim train mmpose` and `mim test
+    mmpose`: b_384x288 on the checkpoint its run saved (the validated figures again),
+    s_256x192 at full depth on a checkpoint converted from the released layout (no missing or
+    unexpected key). (Learning: tests/test_e2e.)"""
     work = tmp_path / 'work'
     work.mkdir()
-    small, cfg = _small_config(config, stick, work)
-    out = run_mim(['train', 'mmpose', small, '--work-dir', work], tmp_path)
-    losses = logged(out, r'Epoch\(train\)\s+\[1\]\[1/1\]')
+    name = osp.basename(config)
+    mim = name in MIM_CONFIGS
+    small, cfg = _small_config(config, stick, work, checkpoint='weights' if mim else 'none')
+    losses, metrics = train_config(small, work, tmp_path, library='mmpose', mim=mim)
     # the head starts near zero (std 0.001), so the first loss is about the mean squared target:
     # positive and at most pi * sigma^2 / (H * W) per keypoint (a Gaussian's squared integral),
     # plus the small initial outputs' own square (10 % allowed)
     codec = cfg.model.head.decoder
     bound = math.pi * codec.sigma ** 2 / (codec.heatmap_size[0] * codec.heatmap_size[1])
     assert 0.1 * bound < losses['loss_kpt'] <= 1.1 * bound, losses
-    ap = last_metric(out, 'coco/AP')
-    name = osp.basename(config)
+    assert 'coco/AP' in metrics, metrics  # validated (learning: tests/test_e2e)
     if name == 'topdown_uniformer_s_256x192.py':
         from tests.test_tools.test_convert_pose import convert, released_checkpoint
         full, _ = _small_config(config, stick, tmp_path, shallow=False)
         state, _ = released_checkpoint('keypoint_head.')
-        out = run_mim(['test', 'mmpose', full, '--checkpoint', convert(state, tmp_path, full),
-                       '--work-dir', work], tmp_path)
-        assert re.search(r'Epoch\(test\).*coco/AP: ', out), out[-3000:]
-        assert 'missing keys' not in out and 'unexpected key' not in out
+        tested = evaluate_config(full, convert(state, tmp_path, full), work, tmp_path,
+                                 library='mmpose', mim=True)
+        assert 'coco/AP' in tested, tested
     elif name == 'topdown_uniformer_b_384x288.py':
-        out = run_mim(['test', 'mmpose', small, '--checkpoint', osp.join(work, 'epoch_1.pth'),
-                       '--work-dir', work], tmp_path)
-        assert last_metric(out, 'coco/AP') == ap  # the saved weights are the validated ones
-        assert 'missing keys' not in out and 'unexpected key' not in out
+        tested = evaluate_config(small, osp.join(work, 'epoch_1.pth'), work, tmp_path,
+                                 library='mmpose', mim=True)
+        assert tested['coco/AP'] == pytest.approx(metrics['coco/AP'], abs=1e-4)
