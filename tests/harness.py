@@ -165,6 +165,15 @@ def shrink_for_test(cfg, *, checkpoint: str = 'none', shallow: bool = False,
         hook.update(interval=1000000, save_last=False)
 
 
+def config_params(configs: Sequence[str], slow: Sequence[str] = ()) -> list:
+    """``pytest.param`` of each config path, named by its file name; those whose file name is
+    in ``slow`` (the runs through mim) marked ``slow``."""
+    import pytest
+    return [pytest.param(c, id=osp.basename(c),
+                         marks=[pytest.mark.slow] if osp.basename(c) in slow else [])
+            for c in configs]
+
+
 def write_config(cfg, directory: Union[str, Path], name: str) -> str:
     """Dump ``cfg`` to ``directory/name``; returns the path."""
     path = osp.join(str(directory), osp.basename(name))

@@ -19,9 +19,9 @@ import re
 import pytest
 
 from tests.conftest import predict_scores
-from tests.harness import (REPO, evaluate_config, load_config, shrink_for_test, train_config,
-                           write_config)
 from tests.fake_data import half_right_labels, set_labels, write_fake_imagenet
+from tests.harness import (REPO, config_params, evaluate_config, load_config, shrink_for_test,
+                           train_config, write_config)
 
 pytest.importorskip('mmpretrain')
 CLS_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'cls', '*.py')))
@@ -51,7 +51,7 @@ def _expected_losses(config: str) -> dict:
 MIM_CONFIG = 'uniformer_s_in1k.py'
 
 
-@pytest.mark.parametrize('config', CLS_CONFIGS, ids=[osp.basename(p) for p in CLS_CONFIGS])
+@pytest.mark.parametrize('config', config_params(CLS_CONFIGS, slow=[MIM_CONFIG]))
 def test_train_and_test_one_iteration(config, tmp_path):
     """The config's wiring (classifier, head and losses, pipelines, evaluator; a shallow
     backbone: its depth is not under test) trains one iteration and tests the weights it

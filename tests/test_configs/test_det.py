@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip('mmdet')
 
 from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, load_module  # noqa: E402
-from tests.harness import (REPO, divide_sizes, evaluate_config, load_config,  # noqa: E402
-                           shrink_for_test, train_config, write_config)
+from tests.harness import (REPO, config_params, divide_sizes, evaluate_config,  # noqa: E402
+                           load_config, shrink_for_test, train_config, write_config)
 DET_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'det', '*.py')))
 
 # name: (model, arch, stage-3 mode, drop path, with_cp, epochs, multi-scale, mixed precision),
@@ -165,7 +165,7 @@ def tiny_coco(tmp_path_factory):
 MIM_CONFIG = 'mask_rcnn_uniformer_s_h14_1x.py'
 
 
-@pytest.mark.parametrize('config', DET_CONFIGS, ids=[osp.basename(p) for p in DET_CONFIGS])
+@pytest.mark.parametrize('config', config_params(DET_CONFIGS, slow=[MIM_CONFIG]))
 def test_train_and_validate_one_iteration(config, tiny_coco, tmp_path):
     """The config's wiring (its detector, heads, pipelines, CocoMetric; a shallow backbone)
     trains one iteration and validates; the first losses are the untrained detector's. The

@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip('mmpose')
 
 from tests.conftest import load_module  # noqa: E402
-from tests.harness import (REPO, evaluate_config, load_config, set_sizes,  # noqa: E402
-                           shrink_for_test, train_config, write_config)
+from tests.harness import (REPO, config_params, evaluate_config, load_config,  # noqa: E402
+                           set_sizes, shrink_for_test, train_config, write_config)
 
 POSE_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'pose', '*.py')))
 SMALL = dict(input_size=(96, 128), heatmap_size=(24, 32))  # (W, H)
@@ -56,7 +56,7 @@ def stick(tmp_path_factory):
 MIM_CONFIGS = ('topdown_uniformer_s_256x192.py', 'topdown_uniformer_b_384x288.py')
 
 
-@pytest.mark.parametrize('config', POSE_CONFIGS, ids=[osp.basename(p) for p in POSE_CONFIGS])
+@pytest.mark.parametrize('config', config_params(POSE_CONFIGS, slow=MIM_CONFIGS))
 def test_train_validate_and_test(config, stick, tmp_path):
     """The config's wiring (top-down estimator, heatmap head and codec, pipelines,
     CocoMetric; a shallow backbone) trains one iteration and validates; the first loss is the

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip('mmseg')
 
 from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, load_module  # noqa: E402
-from tests.harness import (REPO, divide_sizes, evaluate_config, load_config,  # noqa: E402
-                           shrink_for_test, train_config, write_config)
+from tests.harness import (REPO, config_params, divide_sizes, evaluate_config,  # noqa: E402
+                           load_config, shrink_for_test, train_config, write_config)
 SEG_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'seg', '*.py')))
 
 # name: (head, arch, stage 3 in training, stage 3 in evaluation, window, drop path, with_cp),
@@ -199,7 +199,7 @@ def tiny_ade(tmp_path_factory):
 MIM_CONFIG = 'fpn_uniformer_s_h32_80k.py'
 
 
-@pytest.mark.parametrize('config', SEG_CONFIGS, ids=[osp.basename(p) for p in SEG_CONFIGS])
+@pytest.mark.parametrize('config', config_params(SEG_CONFIGS, slow=[MIM_CONFIG]))
 def test_train_and_validate_one_iteration(config, tiny_ade, tmp_path):
     """The config's wiring (segmentor, decode and auxiliary heads, pipelines, IoUMetric; a
     shallow backbone) trains one iteration and validates; the first losses are the untrained

@@ -23,9 +23,9 @@ import os.path as osp
 import pytest
 
 from tests.conftest import predict_scores
+from tests.fake_data import VIDEO_LAYOUTS, half_right_labels, set_labels, write_fake_videos
 from tests.harness import (REPO, evaluate_config, load_config, shrink_for_test, train_config,
                            write_config)
-from tests.fake_data import VIDEO_LAYOUTS, half_right_labels, set_labels, write_fake_videos
 
 pytest.importorskip('mmaction')
 VIDEO_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'video', '*.py')))
@@ -234,7 +234,8 @@ def _small(config: str, directory) -> str:
     return write_config(cfg, directory, config)
 
 
-@pytest.mark.parametrize('name', RUN_CONFIGS)
+@pytest.mark.parametrize('name', [pytest.param(n, marks=[pytest.mark.slow] if i == 0 else [])
+                                  for i, n in enumerate(RUN_CONFIGS)])
 def test_train_and_test_one_iteration(name, tmp_path):
     """The config's wiring (recognizer, head and losses, blending, pipelines, dataset layout;
     a shallow backbone) trains one iteration and tests the weights it saved; the first
