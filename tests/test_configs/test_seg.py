@@ -141,7 +141,7 @@ def test_lr_schedule_matches_the_release(config):
     (CosineAnnealing with min_lr_ratio 1e-8 / poly power 1, linear warm-up)."""
     import torch
     from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR, PolyLR
-    cfg = _load(osp.join(REPO, 'configs', 'seg', config))
+    cfg = load_config(osp.join(REPO, 'configs', 'seg', config))
     base = cfg.optim_wrapper.optimizer.lr
     if config.startswith('fpn'):
         total, warm, ratio = 80000, 1000, 0.1
