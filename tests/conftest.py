@@ -1,16 +1,9 @@
 """Shared test helpers and fixtures.
 
-Helpers, imported as ``from tests.conftest import run_mim, NO_WORKERS``:
+Helpers, imported as ``from tests.conftest import load_module, randomise_bn``:
 
-* ``REPO``: the repository root (``str``).
-* ``MIM``: the ``mim`` executable of the running interpreter's environment.
-* ``NO_WORKERS``: ``--cfg-options`` entries that load train/val/test data in the main
-  process (no worker processes on the 2-core CI machine).
-* ``run_mim(args, cwd, timeout=900) -> str``: run ``mim *args`` in ``cwd`` with the
-  repository on ``PYTHONPATH``; fails the test (with the output's tail) unless it exits 0;
-  returns stdout + stderr.
-* ``run_python(args, cwd=REPO, returncode=0, timeout=900) -> str``: the same for
-  ``python *args`` (a tool script), expecting exit status ``returncode``.
+* ``REPO``, ``MIM``, ``NO_WORKERS``, ``run_mim``, ``run_python``: re-exported from
+  :mod:`tests.harness`, the one harness of subprocess runs and config shrinking.
 * ``load_module(path) -> ModuleType``: import a script that is not in a package (tools/).
 * ``randomise_bn(model, seed=0) -> model``: non-trivial BatchNorm statistics and affine
   parameters, so that eval-mode comparisons exercise them.
@@ -23,56 +16,21 @@ Fixtures: ``restore_default_scope`` (autouse).
 """
 import contextlib
 import importlib.util
-import os
-import os.path as osp
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence, Union
+from typing import Union
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MIM = osp.join(osp.dirname(sys.executable), 'mim')
-NO_WORKERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
-              for key in ('num_workers=0', 'persistent_workers=False')]
+from tests.harness import MIM, NO_WORKERS, REPO, run_mim, run_python  # noqa: F401
+
 #: channels of the four dense outputs per arch (official dense backbones) and the ImageNet-1K
 #: checkpoint file each dense config starts from
 DENSE_DIMS = {'small': [64, 128, 320, 512], 'base': [64, 128, 320, 512],
               'xxs': [56, 112, 224, 448], 'xs': [64, 128, 256, 512]}
 IN1K_CHECKPOINTS = {'small': 'uniformer_small_in1k.pth', 'base': 'uniformer_base_in1k.pth',
                     'xxs': 'uniformer_xxs_224_in1k.pth', 'xs': 'uniformer_xs_224_in1k.pth'}
-
-
-def _env() -> dict:
-    """The environment of subprocesses: the repository importable and, unless set, one
-    OpenMP thread (the tests run on 2 cores in 2 pytest workers)."""
-    path = os.pathsep.join(p for p in (REPO, os.environ.get('PYTHONPATH', '')) if p)
-    env = dict(os.environ, PYTHONPATH=path)
-    env.setdefault('OMP_NUM_THREADS', '1')
-    return env
-
-
-def _run(cmd: Sequence[str], cwd: Union[str, Path], returncode: int, timeout: int) -> str:
-    proc = subprocess.run([str(c) for c in cmd], cwd=str(cwd), capture_output=True, text=True,
-                          timeout=timeout, env=_env())
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == returncode, (
-        f'{" ".join(map(str, cmd))} exited {proc.returncode}, expected {returncode}:\n'
-        + proc.stdout[-4000:] + proc.stderr[-4000:])
-    return out
-
-
-def run_mim(args: Sequence[str], cwd: Union[str, Path], timeout: int = 900) -> str:
-    """``mim *args`` in ``cwd``; asserts exit status 0 and returns stdout + stderr."""
-    return _run([MIM, *args], cwd, 0, timeout)
-
-
-def run_python(args: Sequence[str], cwd: Union[str, Path] = REPO, returncode: int = 0,
-               timeout: int = 900) -> str:
-    """``python *args`` in ``cwd``; asserts the exit status and returns stdout + stderr."""
-    return _run([sys.executable, *args], cwd, returncode, timeout)
 
 
 def build_untrained(config: Union[str, Path]):

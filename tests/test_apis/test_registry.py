@@ -17,7 +17,7 @@ from mmengine.model import BaseModel
 import mmuniformer
 from mmuniformer.models.backbones import UniFormer, UniFormerLight
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 TINY_LIGHT = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16, mlp_ratio=3.)
 LIBS = ['mmpretrain', 'mmdet', 'mmseg', 'mmaction', 'mmpose']

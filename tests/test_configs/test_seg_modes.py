@@ -13,7 +13,7 @@ import torch
 
 pytest.importorskip('mmseg')
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHALLOW = dict(depths=(1, 1, 4, 1), embed_dims=(64, 128, 320, 512), head_dim=64)
 
 

@@ -8,7 +8,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'projects/quickstart/configs/uniformer_tiny_shapes.py'
 
 

@@ -23,7 +23,7 @@ from mmuniformer.models.classifiers.token_label import (TokenLabelClassifier,  #
 from mmuniformer.models.heads.token_label_head import TokenLabelClsHead  # noqa: E402
 from tests.fake_data import write_fake_imagenet  # noqa: E402
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 
 

@@ -11,7 +11,7 @@ The shell launchers (tools/dist_train.sh, tools/slurm_train.sh) start the librar
 training scripts, which need a GPU per process (``torch.cuda.set_device``); they are
 checked here for their argument handling only.
 
-Also run as the training worker: ``python tests/test_dist.py DATA OUT WORLD`` (under
+Also run as the training worker: ``python tests/test_engine/test_dist.py DATA OUT WORLD`` (under
 torchrun when WORLD > 1).
 """
 import importlib.util
@@ -85,7 +85,7 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_two_processes_match_one(shapes: Path, tmp_path: Path) -> None:
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]))
-    script = os.path.join(REPO, 'tests', 'test_dist.py')
+    script = os.path.join(REPO, 'tests', 'test_engine', 'test_dist.py')
     cmds = {1: [sys.executable, script, str(shapes), str(tmp_path), '1'],
             2: [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
                 f'--master_port={_free_port()}', script, str(shapes), str(tmp_path), '2']}

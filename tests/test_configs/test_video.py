@@ -19,12 +19,13 @@ config's); it checks values that do not come from the code under test:
 import glob
 import math
 import os.path as osp
-import re
 
 import pytest
 
-from tests.conftest import NO_WORKERS, REPO, predict_scores, run_mim
+from tests.conftest import predict_scores
 from tests.fake_data import VIDEO_LAYOUTS, half_right_labels, set_labels, write_fake_videos
+from tests.harness import (REPO, evaluate_config, load_config, shrink_for_test, train_config,
+                           write_config)
 
 pytest.importorskip('mmaction')
 VIDEO_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'video', '*.py')))
@@ -84,8 +85,9 @@ LOAD_FROM = {'uniformer_s_16_sthv2.py': 'uniformer_s_16x4_k400.pth',
              'uniformer_b_32_sthv1.py': 'uniformer_b_16x4_k400.pth',
              'uniformer_s_16x4_ucf101.py': 'uniformer_s_16x4_k400.pth',
              'uniformer_s_16x4_hmdb51.py': 'uniformer_s_16x4_k400.pth'}
-# one config per distinct dataset layout, sampler, model and head: mim train + test
-MIM_CONFIGS = ['uniformer_s_8x8_k400.py', 'uniformer_b_16x4_k600.py', 'uniformer_s_16_sthv2.py',
+# one config per distinct dataset layout, sampler, model and head: train + test (the first
+# through mim, the command line; the others with the same Runner in the test process)
+RUN_CONFIGS = ['uniformer_s_8x8_k400.py', 'uniformer_b_16x4_k600.py', 'uniformer_s_16_sthv2.py',
                'uniformer_b_32_sthv1.py', 'uniformer_s_16x4_hmdb51.py',
                'uniformer_xxs_16x4_k400_160.py']
 
@@ -207,19 +209,14 @@ def test_configs_build_their_models_and_datasets(tmp_path, monkeypatch):
             assert len(dataset) == (2 if split == 'train' else 1), (config, split)
 
 
-def _logged(out: str, pattern: str) -> dict:
-    line = re.search(pattern, out)
-    assert line is not None, out[-3000:]
-    return {k: float(v) for k, v in re.findall(r'\b(loss\w*|acc/top\d): (-?[0-9.]+)',
-                                                line.group(0))}
-
-
-def _small(config: str, path: str) -> str:
-    """The config at 64 pixels, written to ``path``: short side 80 and 64x64 crops in
+def _small(config: str, directory) -> str:
+    """The config at 64 pixels, written to ``directory``: short side 80 and 64x64 crops in
     training, one clip with short side 64 and 64-pixel crops (centre or three) in
-    validation and test. Everything else, the pipelines' steps included, is the config's."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
+    validation and test; batch 1, a shallow backbone (its depth is not under test), the
+    weights saved after the epoch. Everything else, the pipelines' steps included, is the
+    config's."""
+    cfg = load_config(config)
+    shrink_for_test(cfg, checkpoint='weights', shallow=True, batch_size=1)
     train = cfg.train_dataloader.dataset.pipeline
     steps = [t for t in train if t.type != 'mmuniformer.RepeatAug'] + list(train[-1].transforms)
     for t in steps:
@@ -233,24 +230,22 @@ def _small(config: str, path: str) -> str:
                 t.scale = (-1, 64)
             elif t.type in ('CenterCrop', 'ThreeCrop'):
                 t.crop_size = 64
-    cfg.dump(path)
-    return path
+    cfg.train_cfg.update(max_epochs=1, val_begin=2)
+    return write_config(cfg, directory, config)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('name', MIM_CONFIGS)
-def test_mim_train_and_test_one_iteration(name, tmp_path):
+@pytest.mark.parametrize('name', [pytest.param(n, marks=[pytest.mark.slow] if i == 0 else [])
+                                  for i, n in enumerate(RUN_CONFIGS)])
+def test_train_and_test_one_iteration(name, tmp_path):
+    """The config's wiring (recognizer, head and losses, blending, pipelines, dataset layout;
+    a shallow backbone) trains one iteration and tests the weights it saved; the first
+    config through `mim train` / `mim test`. (Learning: tests/test_e2e.)"""
     dataset = _dataset_of(name)
     write_fake_videos(str(tmp_path), datasets=[dataset], num_train=1, num_val=2)
-    config = _small(osp.join(REPO, 'configs', 'video', name), str(tmp_path / name))
-    work = str(tmp_path / 'work')
-    # the ImageNet / Kinetics checkpoints the configs start from are not shipped
-    common = ['model.backbone.init_cfg=None', 'load_from=None'] + NO_WORKERS
-    out = run_mim(['train', 'mmaction2', config, '--work-dir', work, '--cfg-options',
-                   'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1',
-                   'train_cfg.val_begin=2', 'default_hooks.logger.interval=1'] + common,
-                  tmp_path, timeout=1800)
-    losses = _logged(out, r'Epoch\(train\)\s+\[1\]\[1/1\].*')
+    config = _small(osp.join(REPO, 'configs', 'video', name), tmp_path)
+    work = tmp_path / 'work'
+    mim = name == RUN_CONFIGS[0]
+    losses, _ = train_config(config, work, tmp_path, library='mmaction2', mim=mim)
     chance = math.log(VIDEO_LAYOUTS[dataset][2])
     terms = ({'loss_cls': 0.5, 'loss_score_token': 0.5} if name.startswith('uniformer_xxs_')
              else {'loss_cls': 1.0})
@@ -263,8 +258,7 @@ def test_mim_train_and_test_one_iteration(name, tmp_path):
     ckpt = osp.join(work, 'epoch_1.pth')
     labels, expected = half_right_labels(predict_scores(config, ckpt, tmp_path))
     set_labels(str(tmp_path / VIDEO_LAYOUTS[dataset][1].format(split='val')), labels)
-    out = run_mim(['test', 'mmaction2', config, '--checkpoint', ckpt, '--work-dir', work,
-                   '--cfg-options', 'test_dataloader.batch_size=1'] + common, tmp_path,
-                  timeout=1800)
-    metrics = _logged(out, r'Epoch\(test\).*acc/top1.*')
-    assert metrics == {'acc/top1': expected / 100, 'acc/top5': expected / 100}, out[-3000:]
+    metrics = evaluate_config(config, ckpt, work, tmp_path, library='mmaction2', mim=mim)
+    metrics = {k: metrics.get(k) for k in ('acc/top1', 'acc/top5')}
+    assert metrics == pytest.approx({'acc/top1': expected / 100, 'acc/top5': expected / 100},
+                                    abs=1e-4), metrics

@@ -29,7 +29,7 @@ from tests.conftest import load_module, run_python  # noqa: E402
 from tests.reference_uniformer import (official_shapes, random_official_state_dict,  # noqa: E402
                                        reference_forward)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLS = ROOT / 'configs' / 'cls'
 FLOPS_TOOL = ROOT / 'tools' / 'analysis' / 'flops.py'
 CONVERT_TOOL = ROOT / 'tools' / 'convert_official.py'

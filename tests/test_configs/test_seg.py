@@ -4,17 +4,15 @@ validation iteration of every config through `mim train mmsegmentation` on a gen
 set at 1/8 of the configs' image scales."""
 import glob
 import math
-import os
 import os.path as osp
-import re
-import sys
-import time
 
 import pytest
 
 pytest.importorskip('mmseg')
 
-from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, REPO, run_mim  # noqa: E402
+from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, load_module  # noqa: E402
+from tests.harness import (REPO, config_params, divide_sizes, evaluate_config,  # noqa: E402
+                           load_config, shrink_for_test, train_config, write_config)
 SEG_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'seg', '*.py')))
 
 # name: (head, arch, stage 3 in training, stage 3 in evaluation, window, drop path, with_cp),
@@ -41,18 +39,13 @@ RECIPES = {
 }
 
 
-def _load(config):
-    from mmengine.config import Config
-    return Config.fromfile(config)
-
-
 def test_every_config_has_a_recipe():
     assert sorted(osp.basename(c) for c in SEG_CONFIGS) == sorted(RECIPES)
 
 
 @pytest.mark.parametrize('config', SEG_CONFIGS, ids=[osp.basename(p) for p in SEG_CONFIGS])
 def test_config_recipe(config):
-    cfg = _load(config)
+    cfg = load_config(config)
     head, arch, mode, eval_mode, window, drop_path, with_cp = RECIPES[osp.basename(config)]
     assert cfg.custom_imports == dict(imports=['mmuniformer'], allow_failed_imports=False)
     assert cfg.default_scope == 'mmseg'
@@ -148,7 +141,7 @@ def test_lr_schedule_matches_the_release(config):
     (CosineAnnealing with min_lr_ratio 1e-8 / poly power 1, linear warm-up)."""
     import torch
     from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR, PolyLR
-    cfg = _load(osp.join(REPO, 'configs', 'seg', config))
+    cfg = load_config(osp.join(REPO, 'configs', 'seg', config))
     base = cfg.optim_wrapper.optimizer.lr
     if config.startswith('fpn'):
         total, warm, ratio = 80000, 1000, 0.1
@@ -174,82 +167,64 @@ def test_lr_schedule_matches_the_release(config):
 
 
 # ----------------------------------------------------------------------------- mim
-def _shrink(obj, factor):
-    """Divide every image scale / crop size in a pipeline by ``factor``."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key in ('scale', 'crop_size'):
-                obj[key] = tuple(max(1, int(v) // factor) for v in value)
-            else:
-                _shrink(value, factor)
-    elif isinstance(obj, list):
-        for item in obj:
-            _shrink(item, factor)
-
-
-def _small_config(config, data_root, work_dir):
+def _small_config(config, data_root, work_dir, checkpoint='none'):
     """The config with the data at ``data_root`` (64x64 images), 1/8 image scales (64x64
     crops, test short side 64), batch 2 (BatchNorm on UperNet's 1x1 pooled map needs two
-    values), no ImageNet checkpoint, one iteration then validation."""
-    cfg = _load(config)
+    values), a shallow backbone (its wiring, not its depth, is under test), no ImageNet
+    checkpoint, one iteration then validation, the weights saved only for ``checkpoint``
+    'weights' (no optimizer state)."""
+    cfg = load_config(config)
+    shrink_for_test(cfg, checkpoint=checkpoint, shallow=True)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].update(num_workers=0, persistent_workers=False)
         cfg[loader].dataset.data_root = data_root
-        _shrink(cfg[loader].dataset.pipeline, 8)
+        divide_sizes(cfg[loader].dataset.pipeline, 8)
     cfg.train_dataloader.batch_size = 2
     cfg.model.data_preprocessor.size = (64, 64)
-    cfg.model.backbone.init_cfg = None
     cfg.train_cfg.update(max_iters=1, val_interval=1)
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.interval = 1
-    path = osp.join(work_dir, osp.basename(config))
-    cfg.dump(path)
-    return path
+    if checkpoint != 'none':
+        cfg.default_hooks.checkpoint.interval = 1
+    return write_config(cfg, work_dir, config)
 
 
 @pytest.fixture(scope='module')
 def tiny_ade(tmp_path_factory):
-    sys.path.insert(0, osp.join(REPO, 'projects/quickstart/tools/data'))
-    try:
-        import make_ade_seg as gen
-    finally:
-        sys.path.pop(0)
+    gen = load_module(osp.join(REPO, 'projects', 'quickstart', 'tools', 'data', 'make_ade_seg.py'))
     root = tmp_path_factory.mktemp('ade') / 'ADEChallengeData2016'
     gen.generate(root, num_train=2, num_val=1, size=(64, 64), seed=5)
     return str(root)
 
 
-def _mim(args, cwd):
-    """`mim *args` in cwd (conftest.run_mim) and its wall time in seconds."""
-    start = time.time()
-    return run_mim(args, cwd, timeout=1800), time.time() - start
+#: the config run through `mim train` / `mim test` (the command line); the others run the same
+#: Runner in the test process
+MIM_CONFIG = 'fpn_uniformer_s_h32_80k.py'
 
 
-def _miou(out):
-    found = re.findall(r'mIoU: (-?[0-9.]+)', out)
-    assert found, out[-3000:]
-    return float(found[-1])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize('config', SEG_CONFIGS, ids=[osp.basename(p) for p in SEG_CONFIGS])
-def test_mim_train_and_validate_one_iteration(config, tiny_ade, tmp_path):
-    """`mim train mmsegmentation` runs one training iteration and a validation pass (the test
-    loop's model, data pipeline and IoUMetric); for the h32 contract config `mim test
-    mmsegmentation` then loads the checkpoint it saved and evaluates it."""
-    work = str(tmp_path / 'work')
-    os.makedirs(work)
-    small = _small_config(config, tiny_ade, work)
-    out, train_s = _mim(['train', 'mmsegmentation', small, '--work-dir', work], str(tmp_path))
-    match = re.search(r'Iter\(train\)\s+\[1/1\].*? loss: ([0-9.na]+)', out)
-    assert match, out[-3000:]
-    assert 0 < float(match.group(1)) < 100  # finite, no blow-up at initialisation
-    assert 0 <= _miou(out) <= 100
-    ckpt = osp.join(work, 'iter_1.pth')
-    assert osp.exists(ckpt)
-    if osp.basename(config) == 'fpn_uniformer_s_h32_80k.py':
-        out, test_s = _mim(['test', 'mmsegmentation', small, '--checkpoint', ckpt,
-                            '--work-dir', work], str(tmp_path))
-        assert 0 <= _miou(out) <= 100
-        assert 'missing keys' not in out and 'unexpected key' not in out
-    print(f'{osp.basename(config)}: mim train (1 iteration + val) {train_s:.0f} s')
+@pytest.mark.parametrize('config', config_params(SEG_CONFIGS, slow=[MIM_CONFIG]))
+def test_train_and_validate_one_iteration(config, tiny_ade, tmp_path):
+    """The config's wiring (segmentor, decode and auxiliary heads, pipelines, IoUMetric; a
+    shallow backbone) trains one iteration and validates; the first losses are the untrained
+    heads' (150-way cross-entropy). The h32 contract config goes through `mim train
+    mmsegmentation` and `mim test mmsegmentation`, which loads the checkpoint it saved and
+    reproduces the validation mIoU. (Learning: tests/test_e2e.)"""
+    work = tmp_path / 'work'
+    work.mkdir()
+    mim = osp.basename(config) == MIM_CONFIG
+    small = _small_config(config, tiny_ade, work, checkpoint='weights' if mim else 'none')
+    losses, metrics = train_config(small, work, tmp_path, library='mmsegmentation', mim=mim)
+    cfg = load_config(small)
+    # the decode head's 150-way cross-entropy at initialisation (std-0.01 classifier: ~ln 150
+    # per labelled pixel) times its loss weight: mmseg averages over all pixels, the ignored
+    # ones (ADE20K's label 0, crop padding) included, so the value is that times the labelled
+    # fraction of the crop. UperNet's auxiliary FCN head sees the same labels at weight 0.4.
+    head = cfg.model.decode_head
+    chance = head.loss_decode.loss_weight * math.log(head.num_classes)
+    assert 0.2 * chance <= losses['decode.loss_ce'] <= 1.1 * chance, losses
+    if cfg.model.get('auxiliary_head'):
+        weight = cfg.model.auxiliary_head.loss_decode.loss_weight / head.loss_decode.loss_weight
+        assert losses['aux.loss_ce'] == pytest.approx(weight * losses['decode.loss_ce'],
+                                                      rel=0.15), losses
+    assert 'mIoU' in metrics, metrics  # validated (learning: tests/test_e2e)
+    if mim:
+        tested = evaluate_config(small, osp.join(work, 'iter_1.pth'), work, tmp_path,
+                                 library='mmsegmentation', mim=True)
+        assert tested['mIoU'] == pytest.approx(metrics['mIoU'], abs=1e-2)  # the validated weights

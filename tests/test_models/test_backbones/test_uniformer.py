@@ -215,7 +215,7 @@ def test_video_3d_shapes():
     assert model.patch_embed1.proj.stride == (2, 4, 4)
 
 
-# bad arguments: tests/test_validation.py lists them for both backbones
+# bad arguments: tests/test_models/test_backbones/test_validation.py lists them for both backbones
 
 
 @pytest.mark.parametrize('shape, message', [

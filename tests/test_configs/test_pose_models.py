@@ -11,7 +11,7 @@ import torch
 
 pytest.importorskip('mmpose')
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 POSE_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'pose', '*.py')))
 TINY = dict(depths=(1, 1, 2, 1), embed_dims=(32, 64, 128, 256), head_dim=32)
 

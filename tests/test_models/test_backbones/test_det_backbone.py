@@ -11,7 +11,7 @@ pytest.importorskip('mmdet')
 
 from mmuniformer.models.backbones import UniFormer, UniFormerLight  # noqa: E402
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 DET = osp.join(REPO, 'configs', 'det')
 
 

@@ -18,8 +18,10 @@ import re
 
 import pytest
 
-from tests.conftest import NO_WORKERS, REPO, predict_scores, run_mim
+from tests.conftest import predict_scores
 from tests.fake_data import half_right_labels, set_labels, write_fake_imagenet
+from tests.harness import (REPO, config_params, evaluate_config, load_config, shrink_for_test,
+                           train_config, write_config)
 
 pytest.importorskip('mmpretrain')
 CLS_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'cls', '*.py')))
@@ -44,25 +46,28 @@ def _expected_losses(config: str) -> dict:
     return {}  # one term, logged as the total
 
 
-def _logged(out: str, pattern: str) -> dict:
-    line = re.search(pattern, out)
-    assert line is not None, out[-3000:]
-    return {k: float(v) for k, v in re.findall(r'\b(loss\w*|accuracy/top\d): (-?[0-9.]+)',
-                                                line.group(0))}
+#: the config run through `mim train` / `mim test` (the command line); the others run the same
+#: Runner in the test process
+MIM_CONFIG = 'uniformer_s_in1k.py'
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('config', CLS_CONFIGS, ids=[osp.basename(p) for p in CLS_CONFIGS])
-def test_mim_train_and_test_one_iteration(config, tmp_path):
+@pytest.mark.parametrize('config', config_params(CLS_CONFIGS, slow=[MIM_CONFIG]))
+def test_train_and_test_one_iteration(config, tmp_path):
+    """The config's wiring (classifier, head and losses, pipelines, evaluator; a shallow
+    backbone: its depth is not under test) trains one iteration and tests the weights it
+    saved; the contract config through `mim train` / `mim test`. (Learning: tests/test_e2e.)"""
     size = re.search(r'_(160|192|384)\.py$', config)
     label_hw = 12 if '384' in config else 7
     write_fake_imagenet(str(tmp_path), num_per_split=2, size=int(size.group(1)) + 16 if size else 240,
                         token_label_hw=label_hw if '_tl_' in config else 0)
-    work = str(tmp_path / 'work')
-    out = run_mim(['train', 'mmpretrain', config, '--work-dir', work, '--cfg-options',
-                   'train_dataloader.batch_size=2', 'train_cfg.max_epochs=1', 'load_from=None',
-                   'default_hooks.logger.interval=1'] + NO_WORKERS, tmp_path)
-    losses = _logged(out, r'Epoch\(train\)\s+\[1\]\[1/1\].*')
+    work = tmp_path / 'work'
+    work.mkdir()
+    cfg = load_config(config)
+    shrink_for_test(cfg, checkpoint='weights', shallow=True, batch_size=2)
+    cfg.train_cfg.update(max_epochs=1, val_interval=2)
+    small = write_config(cfg, work, config)
+    mim = osp.basename(config) == MIM_CONFIG
+    losses, _ = train_config(small, work, tmp_path, library='mmpretrain', mim=mim)
     terms = _expected_losses(config)
     for key, weight in terms.items():
         assert losses.get(key) == pytest.approx(weight * CHANCE, rel=0.1), (key, losses)
@@ -72,9 +77,9 @@ def test_mim_train_and_test_one_iteration(config, tmp_path):
         assert losses['loss'] == pytest.approx(sum(losses[k] for k in terms), abs=2e-4), losses
 
     ckpt = osp.join(work, 'epoch_1.pth')
-    labels, expected = half_right_labels(predict_scores(config, ckpt, tmp_path))
+    labels, expected = half_right_labels(predict_scores(small, ckpt, tmp_path))
     set_labels(str(tmp_path / 'data' / 'imagenet' / 'meta' / 'val.txt'), labels)
-    out = run_mim(['test', 'mmpretrain', config, '--checkpoint', ckpt, '--work-dir', work,
-                   '--cfg-options', 'test_dataloader.batch_size=2'] + NO_WORKERS, tmp_path)
-    metrics = _logged(out, r'Epoch\(test\).*accuracy/top1.*')
-    assert metrics == {'accuracy/top1': expected, 'accuracy/top5': expected}, out[-3000:]
+    metrics = evaluate_config(small, ckpt, work, tmp_path, library='mmpretrain', mim=mim)
+    metrics = {k: metrics.get(k) for k in ('accuracy/top1', 'accuracy/top5')}
+    assert metrics == pytest.approx({'accuracy/top1': expected, 'accuracy/top5': expected},
+                                    abs=1e-3), metrics

@@ -32,7 +32,7 @@ from tests.reference_uniformer import (official_video_shapes, random_official_st
                                        reference_video_forward)
 
 StateDict = Dict[str, torch.Tensor]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 
 
