@@ -17,7 +17,7 @@ def test_every_config_is_listed() -> None:
     assert len(CONFIGS) >= 60
     assert {p.split('/')[1] for p in CONFIGS if p.startswith('configs/')} == {
         'cls', 'video', 'det', 'seg', 'pose'}
-    assert sum(p.startswith('projects/quickstart/') for p in CONFIGS) == 5
+    assert sum(p.startswith('projects/quickstart/') for p in CONFIGS) == 6
 
 
 @pytest.mark.parametrize('path', CONFIGS)

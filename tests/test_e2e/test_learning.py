@@ -48,7 +48,7 @@ def _schedule(cfg, iters: int, by_epoch: bool = True) -> None:
 
 def _cls(root: Path) -> Tuple[object, str]:
     gen = load_module(osp.join(GENERATORS, 'make_shapes_cls.py'))
-    gen.generate(root / 'shapes', num_train=1, num_val=0, size=64, seed=0)  # one per class
+    gen.generate(root / 'shapes', num_train=1, num_val=1, size=64, seed=0)  # one per class
     cfg = load_config(osp.join(QUICKSTART, 'uniformer_tiny_shapes.py'))
     shrink_for_test(cfg, checkpoint='none', batch_size=8)
     for loader in (cfg.train_dataloader, cfg.val_dataloader):
@@ -63,7 +63,7 @@ def _cls(root: Path) -> Tuple[object, str]:
 def _video(root: Path) -> Tuple[object, str]:
     gen = load_module(osp.join(GENERATORS, 'make_motion_video.py'))
     data = root / 'motion'
-    gen.generate(data, num_train=1, num_val=0, num_frames=32, size=32, seed=0)
+    gen.generate(data, num_train=1, num_val=1, num_frames=32, size=32, seed=0)
     cfg = load_config(osp.join(QUICKSTART, 'uniformer_tiny_motion.py'))
     shrink_for_test(cfg, checkpoint='none', batch_size=8)
     for loader in (cfg.train_dataloader, cfg.val_dataloader):
@@ -77,7 +77,7 @@ def _video(root: Path) -> Tuple[object, str]:
 
 def _det(root: Path) -> Tuple[object, str]:
     gen = load_module(osp.join(GENERATORS, 'make_coco_instances.py'))
-    data = gen.generate(root / 'coco', num_train=2, num_val=0, size=(96, 128), seed=0)
+    data = gen.generate(root / 'coco', num_train=2, num_val=1, size=(96, 128), seed=0)
     cfg = load_config(osp.join(QUICKSTART, 'mask_rcnn_uniformer_tiny_shapes_coco.py'))
     shrink_for_test(cfg, checkpoint='none', batch_size=2)
     for loader in (cfg.train_dataloader, cfg.val_dataloader):
@@ -95,7 +95,7 @@ def _det(root: Path) -> Tuple[object, str]:
 def _seg(root: Path) -> Tuple[object, str]:
     gen = load_module(osp.join(GENERATORS, 'make_ade_seg.py'))
     data = root / 'ade'
-    gen.generate(data, num_train=4, num_val=0, size=(64, 64), seed=0)
+    gen.generate(data, num_train=4, num_val=1, size=(64, 64), seed=0)
     cfg = load_config(osp.join(QUICKSTART, 'fpn_uniformer_tiny_shapes_ade.py'))
     shrink_for_test(cfg, checkpoint='none', batch_size=4)
     cfg.model.data_preprocessor.size = (64, 64)
@@ -110,7 +110,7 @@ def _seg(root: Path) -> Tuple[object, str]:
 
 def _pose(root: Path) -> Tuple[object, str]:
     gen = load_module(osp.join(GENERATORS, 'make_coco_keypoints.py'))
-    data = gen.generate(root / 'stick', num_train=4, num_val=0, size=(128, 128), seed=0)
+    data = gen.generate(root / 'stick', num_train=4, num_val=1, size=(128, 128), seed=0)
     cfg = load_config(osp.join(QUICKSTART, 'topdown_uniformer_tiny_stick_coco.py'))
     shrink_for_test(cfg, checkpoint='none', batch_size=64)  # every person of the 4 images
     for loader in (cfg.train_dataloader, cfg.val_dataloader):

@@ -3,6 +3,7 @@ dataset with random augmentation; seconds): resumed epochs draw the same random 
 the uninterrupted run; a save that dies half-way leaves the previous checkpoint in place."""
 import os.path as osp
 import random
+import uuid
 from pathlib import Path
 from typing import Dict, List
 
@@ -82,7 +83,9 @@ def _runner(work_dir: Path, name: str, num_workers: int, record: Hook, seed_hook
                val_evaluator=[RisingScore()], val_cfg=dict()) if validate else {}
     torch.manual_seed(0)  # the same initial weights in every run
     return Runner(
-        model=Toy(), work_dir=str(work_dir), experiment_name=name,
+        # a unique name: mmengine keeps one visualizer (and its log folder) per experiment
+        # name and second, and a passing test's tmp_path is removed right after it
+        model=Toy(), work_dir=str(work_dir), experiment_name=f'{name}_{uuid.uuid4().hex[:8]}',
         train_dataloader=dict(dataset=NoisyData(), batch_size=2, num_workers=num_workers,
                               persistent_workers=False,
                               sampler=dict(type='DefaultSampler', shuffle=True),
