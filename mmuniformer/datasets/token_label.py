@@ -94,7 +94,8 @@ class LoadTokenLabel(BaseTransform):
         else:
             raise FileNotFoundError(f'no token label for {results["img_path"]}: expected '
                                     f'{osp.join(self.label_root, rel)}.npy or .pt')
-        raw = np.load(path) if path.endswith('.npy') else torch.load(path, map_location='cpu').numpy()
+        raw = (np.load(path, allow_pickle=False) if path.endswith('.npy')
+               else torch.load(path, map_location='cpu', weights_only=True).numpy())
         results['token_label'] = dense_token_label(raw, self.num_classes)
         return results
 

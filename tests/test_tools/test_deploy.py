@@ -11,6 +11,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from mmuniformer.apis import build_model_from_config
 
 from tests.conftest import REPO, load_module
 
@@ -40,7 +41,7 @@ def _build(config, options=None, seed=0):
     """The model with seeded weights: the configs' init, except mmpose's heatmap head, whose
     final layer starts at std 1e-3 (heatmaps ~1e-7): PyTorch's default layer init there."""
     torch.manual_seed(seed)
-    model, cfg, scope = TOOL.build_model_from_config(config, options)
+    model, cfg, scope = build_model_from_config(config, options)
     if scope != 'mmpose':
         model.init_weights()
     return model.eval(), scope

@@ -12,6 +12,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from mmuniformer.apis import build_model_from_config
 
 from tests.conftest import REPO, load_module
 
@@ -30,7 +31,7 @@ def _export_and_compare(tmp_path, config, shape, cfg_options=None, part='auto', 
     """Export with batch 2, run onnxruntime at batches 1, 2 and 3; returns the
     (onnx, torch) output lists of batch 3 and the max difference over all batches."""
     torch.manual_seed(seed)
-    model, cfg, scope = TOOL.build_model_from_config(config, cfg_options)
+    model, cfg, scope = build_model_from_config(config, cfg_options)
     model.init_weights()
     model.eval()
     part = TOOL.resolve_part(part, scope)

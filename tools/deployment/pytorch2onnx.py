@@ -62,9 +62,10 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
     import mmuniformer  # noqa: F401
-from mmuniformer.apis import build_model_from_config, input_shape_from_config
+from mmuniformer.apis import input_shape_from_config
 from mmuniformer.libraries import BACKBONE, BY_SCOPE, LIBRARIES, flatten_tensors
 from mmuniformer.models.layers import fused_kernels
+from mmuniformer.visualization import load_model
 
 DEFAULT_SIZE = 224
 DEFAULT_FRAMES = 8
@@ -510,11 +511,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raise SystemExit(f'--batch must be >= 2 (a batch of 1 can be folded into the graph), '
                          f'got {args.batch}')
     torch.manual_seed(0)  # the same initial weights on every run without --checkpoint
-    model, cfg, scope = build_model_from_config(args.config, args.cfg_options)
-    if args.checkpoint:
-        from mmengine.runner import load_checkpoint
-        load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
-    model.eval()
+    try:  # the checkpoint read weights-only and checked against the model (what it is if not)
+        model, cfg, scope = load_model(args.config, args.checkpoint, args.cfg_options)
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f'error: {err}')
     try:
         part = resolve_part(args.part, scope)
         spec = PART_SPECS[part]
