@@ -14,7 +14,7 @@ the zoom classes sweep ``log(scale) = +-k * (t - (T - 1) / 2)`` and every other 
 its scene at the scale of a random frame of such a sweep, so that pooled over the frames of
 a video the scale distribution is the same for every class. The classes come in
 time-reversed pairs (left/right, up/down, grow/shrink, cw/ccw). A model has to compare
-frames to tell them apart; ``tests/test_motion_data.py`` checks both halves of that claim.
+frames to tell them apart; ``tests/test_data/test_motion_data.py`` checks both halves of that claim.
 The background is the same grey in every video and colours are drawn per polygon, so a
 video has no colour "fingerprint" for a model to memorise instead of the motion.
 
