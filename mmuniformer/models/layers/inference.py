@@ -6,7 +6,8 @@ depthwise convolution with the identity added to its centre tap, a layer scale f
 into the convolution before it, GELU runs in place, and on CPU, on the shapes where it is
 faster, ``GELU(fc1(x))`` and the biases are fused into oneDNN's linear kernel
 (``torch.ops.mkldnn._linear_pointwise``, the kernel PyTorch's own inductor uses on CPU).
-The results equal the plain path up to float rounding (``tests/test_models/test_layers/test_inference_kernels.py``).
+The results equal the plain path up to float rounding
+(``tests/test_models/test_layers/test_inference_kernels.py``).
 
 They run only where nothing can tell the difference: no autograd graph is recorded
 (``torch.no_grad`` / ``torch.inference_mode``, as in mmengine's val/test loops and the

@@ -2,8 +2,8 @@
 # `motion_video` data (8 classes that differ only in how a random scene of polygons moves:
 # left, right, up, down, grows, shrinks, rotates clockwise / counter-clockwise; 32 frames of
 # 64x64, made by ../tools/data/make_motion_video.py). Single frames carry no information about the
-# class (tests/test_data/test_motion_data.py): the model has to use time. Sized to train on 2 CPU cores
-# in a few minutes; from the repository root:
+# class (tests/test_data/test_motion_data.py): the model has to use time. Sized to train on 2
+# CPU cores in a few minutes; from the repository root:
 #
 #   python projects/quickstart/tools/data/make_motion_video.py --out data/motion_video
 #   mim train mmaction2 projects/quickstart/configs/uniformer_tiny_motion.py \
