@@ -33,6 +33,11 @@ MIM = osp.join(osp.dirname(sys.executable), 'mim')
 NO_WORKERS = [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
               for key in ('num_workers=0', 'persistent_workers=False')]
 #: pipeline keys that hold an image scale or crop size (``(w, h)``, an int or a list of them)
+#: the quick-start config of each task (projects/quickstart/configs)
+QS_CONFIGS = {task: osp.join(REPO, 'projects', 'quickstart', 'configs', name) for task, name in (
+    ('cls', 'uniformer_tiny_shapes.py'), ('video', 'uniformer_tiny_motion.py'),
+    ('det', 'mask_rcnn_uniformer_tiny_shapes_coco.py'), ('seg', 'fpn_uniformer_tiny_shapes_ade.py'),
+    ('pose', 'topdown_uniformer_tiny_stick_coco.py'))}
 SIZE_KEYS = ('scale', 'scales', 'crop_size')
 #: ``--cfg-options`` of a run whose checkpoint a test reads: weights only
 WEIGHTS_ONLY = ['default_hooks.checkpoint.save_optimizer=False',
@@ -305,3 +310,37 @@ def train_and_evaluate(cfg, work_dir: Union[str, Path]) -> Tuple[List[float], di
     runner.train()
     assert len(record.metrics) >= 2, record.metrics
     return [step['loss'] for step in record.losses], record.metrics[0], record.metrics[-1]
+
+
+def assert_fused_equals_explicit(model: Any, x: Any) -> None:
+    """``model``'s outputs on ``x`` with the fused attention kernel (SDPA) equal those of the
+    explicit softmax path (then left switched to it)."""
+    import torch
+
+    from mmuniformer.models.layers import set_fused
+    with torch.no_grad():
+        fused = model(x)
+        set_fused(model, False, 'attention')
+        explicit = model(x)
+    for a, b in zip(fused, explicit):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def count_fused_local_calls(monkeypatch: Any) -> List[int]:
+    """``[fused local-block calls, folds computed]``, counted from now on (``monkeypatch``:
+    pytest's fixture, which restores the methods)."""
+    from mmuniformer.models.layers.blocks import LocalBlock
+    calls = [0, 0]
+    fast, folds = LocalBlock._forward_inference, LocalBlock._folds
+
+    def counted(self: Any, x: Any) -> Any:
+        calls[0] += 1
+        return fast(self, x)
+
+    def counted_folds(self: Any) -> Any:
+        calls[1] += 1
+        return folds(self)
+
+    monkeypatch.setattr(LocalBlock, '_forward_inference', counted)
+    monkeypatch.setattr(LocalBlock, '_folds', counted_folds)
+    return calls

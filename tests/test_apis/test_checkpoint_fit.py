@@ -12,14 +12,12 @@ import pytest
 import torch
 
 from tests.conftest import REPO, load_module
+from tests.harness import QS_CONFIGS
 
 DEMO = load_module(osp.join(REPO, 'demo/demo.py'))
 UNTRAINED = load_module(osp.join(REPO, 'tools/misc/untrained_checkpoint.py'))
 CAM = load_module(osp.join(REPO, 'tools/visualize_cam.py'))
-QS = osp.join(REPO, 'projects/quickstart/configs')
-CLS_QS = osp.join(QS, 'uniformer_tiny_shapes.py')
-DET_QS = osp.join(QS, 'mask_rcnn_uniformer_tiny_shapes_coco.py')
-SEG_QS = osp.join(QS, 'fpn_uniformer_tiny_shapes_ade.py')
+CLS_QS, DET_QS, SEG_QS = QS_CONFIGS['cls'], QS_CONFIGS['det'], QS_CONFIGS['seg']
 NO_INIT = ['--cfg-options', 'model.backbone.init_cfg=None']
 
 

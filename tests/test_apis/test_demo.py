@@ -18,17 +18,11 @@ import torch
 from PIL import Image
 
 from tests.conftest import REPO, load_module
+from tests.harness import QS_CONFIGS
 
 DEMO = load_module(osp.join(REPO, 'demo/demo.py'))
 UNTRAINED = load_module(osp.join(REPO, 'tools/misc/untrained_checkpoint.py'))
-QS = osp.join(REPO, 'projects/quickstart/configs')
-CONFIGS = {
-    'cls': osp.join(QS, 'uniformer_tiny_shapes.py'),
-    'video': osp.join(QS, 'uniformer_tiny_motion.py'),
-    'det': osp.join(QS, 'mask_rcnn_uniformer_tiny_shapes_coco.py'),
-    'seg': osp.join(QS, 'fpn_uniformer_tiny_shapes_ade.py'),
-    'pose': osp.join(QS, 'topdown_uniformer_tiny_stick_coco.py'),
-}
+CONFIGS = QS_CONFIGS
 # the det quick start starts its backbone from the cls quick start's checkpoint: not needed here
 OPTIONS = {'det': ['--cfg-options', 'model.backbone.init_cfg=None']}
 

@@ -18,6 +18,7 @@ from mmuniformer.models.backbones import UniFormer, UniFormerLight
 from mmuniformer.models.layers import LocalBlock, Mlp
 from mmuniformer.models.layers import inference as ik
 from tests.conftest import REPO, randomise_bn
+from tests.harness import count_fused_local_calls
 
 TINY = dict(depths=(1, 2, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 TINY_LIGHT = dict(depths=(1, 2, 3, 2), embed_dims=(16, 32, 64, 128), head_dim=16)
@@ -63,20 +64,7 @@ def _assert_close_to_fp32(fast: Any, ref: Any, dtype: str, min_cos: float = 0.) 
 
 
 def _count_fast_calls(monkeypatch: pytest.MonkeyPatch) -> List[int]:
-    calls = [0, 0]  # fused local-block calls, folds computed
-    fast, folds = LocalBlock._forward_inference, LocalBlock._folds
-
-    def counted(self: LocalBlock, x: torch.Tensor) -> torch.Tensor:
-        calls[0] += 1
-        return fast(self, x)
-
-    def counted_folds(self: LocalBlock) -> ik.Folds:
-        calls[1] += 1
-        return folds(self)
-
-    monkeypatch.setattr(LocalBlock, '_forward_inference', counted)
-    monkeypatch.setattr(LocalBlock, '_folds', counted_folds)
-    return calls
+    return count_fused_local_calls(monkeypatch)
 
 
 @pytest.mark.parametrize('dtype', ['fp32', 'bf16', 'fp16'])

@@ -8,14 +8,12 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, load_module
+from tests.harness import QS_CONFIGS
 
 DEMO = load_module(osp.join(REPO, 'demo/demo.py'))
 CAM = load_module(osp.join(REPO, 'tools/visualize_cam.py'))
 TOKENS = load_module(osp.join(REPO, 'tools/visualize_tokens.py'))
-QS = osp.join(REPO, 'projects/quickstart/configs')
-CLS_QS = osp.join(QS, 'uniformer_tiny_shapes.py')
-VIDEO_QS = osp.join(QS, 'uniformer_tiny_motion.py')
-POSE_QS = osp.join(QS, 'topdown_uniformer_tiny_stick_coco.py')
+CLS_QS, VIDEO_QS, POSE_QS = QS_CONFIGS['cls'], QS_CONFIGS['video'], QS_CONFIGS['pose']
 
 
 @pytest.fixture

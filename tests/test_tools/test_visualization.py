@@ -17,12 +17,12 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from tests.conftest import REPO, load_module, randomise_bn
+from tests.harness import QS_CONFIGS
 
 CAM_TOOL = load_module(osp.join(REPO, 'tools/visualize_cam.py'))
 TOKENS_TOOL = load_module(osp.join(REPO, 'tools/visualize_tokens.py'))
 UNTRAINED = load_module(osp.join(REPO, 'tools/misc/untrained_checkpoint.py'))
-CLS_QS = osp.join(REPO, 'projects/quickstart/configs/uniformer_tiny_shapes.py')
-DET_QS = osp.join(REPO, 'projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py')
+CLS_QS, DET_QS = QS_CONFIGS['cls'], QS_CONFIGS['det']
 LIGHT = osp.join(REPO, 'configs/cls/uniformer_xxs_in1k_160.py')
 # a small hourglass model at the XXS config's 160x160 test crop: stage 3 is 10x10, stage 4 5x5
 TINY_LIGHT = '''_base_ = [{light!r}]

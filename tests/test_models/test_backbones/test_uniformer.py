@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from mmuniformer.models.backbones.uniformer import ARCH_ZOO, UniFormer
 from mmuniformer.models.layers import Attention, GlobalBlock
-from mmuniformer.models.layers import set_fused
+from tests.harness import assert_fused_equals_explicit
 
 IMAGE_ARCHS = ['small', 'small_plus', 'small_plus_dim64', 'base', 'base_ls', 'large_ls']
 
@@ -96,12 +96,7 @@ def test_sdpa_equals_explicit():
     torch.manual_seed(0)
     model = UniFormer('small', out_indices=(2, 3), stage3_mode='hybrid', window_size=2).eval()
     x = torch.randn(2, 3, 96, 64)
-    with torch.no_grad():
-        fused = model(x)
-        set_fused(model, False, 'attention')
-        explicit = model(x)
-    for a, b in zip(fused, explicit):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert_fused_equals_explicit(model, x)
 
 
 @pytest.mark.parametrize('use_sdpa', [True, False])

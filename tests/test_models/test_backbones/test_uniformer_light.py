@@ -15,6 +15,7 @@ from mmuniformer.models.backbones.uniformer_light import (ARCH_ZOO_LIGHT, Hourgl
 from mmuniformer.models.layers import Attention
 from mmuniformer.models.layers import set_fused
 from tests.conftest import randomise_bn
+from tests.harness import assert_fused_equals_explicit
 
 CFG_DIR = 'configs/cls/'
 
@@ -207,12 +208,7 @@ def test_sdpa_equals_explicit():
     torch.manual_seed(0)
     model = _seeded(UniFormerLight('xxs', out_indices=(2, 3), out_score_token=True)).eval()
     x = torch.randn(2, 3, 96, 64)
-    with torch.no_grad():
-        fused = model(x)
-        set_fused(model, False, 'attention')
-        explicit = model(x)
-    for a, b in zip(fused, explicit):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert_fused_equals_explicit(model, x)
 
 
 def test_every_parameter_gets_gradient():

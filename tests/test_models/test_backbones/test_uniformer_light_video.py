@@ -13,8 +13,8 @@ from mmuniformer.checkpoint import load_uniformer_checkpoint, official_to_ours, 
 from mmuniformer.models.backbones.uniformer_light import (ARCH_ZOO_LIGHT, HourglassBlock,
                                                           UniFormerLight, pool_scores)
 from mmuniformer.models.layers import Attention
-from mmuniformer.models.layers import set_fused
 from tests.conftest import randomise_bn
+from tests.harness import assert_fused_equals_explicit
 
 DIMS = ARCH_ZOO_LIGHT['xxs']['embed_dims']
 # Official K400 UniFormer-XXS 16x1x1 at 160 (video_classification/README.md): 6.9 GFLOPs.
@@ -221,12 +221,7 @@ def test_sdpa_equals_explicit_3d():
     torch.manual_seed(0)
     model = _video_model(out_indices=(2, 3), out_score_token=True).eval()
     x = torch.randn(2, 3, 4, 64, 96)
-    with torch.no_grad():
-        fused = model(x)
-        set_fused(model, False, 'attention')
-        explicit = model(x)
-    for a, b in zip(fused, explicit):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert_fused_equals_explicit(model, x)
 
 
 def test_every_parameter_gets_gradient_3d():

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 
 from mmuniformer.models.backbones import UniFormer
 from mmuniformer.models.layers import Attention, LocalBlock, Mlp
-from mmuniformer.models.layers import inference as ik
 from tests.conftest import randomise_bn
+from tests.harness import count_fused_local_calls
 
 LOW = [torch.bfloat16, torch.float16]
 
@@ -38,20 +38,7 @@ def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def _counters(monkeypatch: pytest.MonkeyPatch) -> List[int]:
-    calls = [0, 0]  # fused calls, folds computed
-    fast, folds = LocalBlock._forward_inference, LocalBlock._folds
-
-    def counted(self: LocalBlock, x: torch.Tensor) -> torch.Tensor:
-        calls[0] += 1
-        return fast(self, x)
-
-    def counted_folds(self: LocalBlock) -> ik.Folds:
-        calls[1] += 1
-        return folds(self)
-
-    monkeypatch.setattr(LocalBlock, '_forward_inference', counted)
-    monkeypatch.setattr(LocalBlock, '_folds', counted_folds)
-    return calls
+    return count_fused_local_calls(monkeypatch)
 
 
 @pytest.mark.parametrize('ndim', [2, 3])
