@@ -1,8 +1,11 @@
 """EpochSeedHook and AtomicCheckpointHook in an in-process mmengine Runner (a toy model and a
 dataset with random augmentation; seconds): resumed epochs draw the same random numbers as
 the uninterrupted run; a save that dies half-way leaves the previous checkpoint in place."""
+import os
 import os.path as osp
 import random
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Dict, List
@@ -98,7 +101,12 @@ def _runner(work_dir: Path, name: str, num_workers: int, record: Hook, seed_hook
         resume=resume, **val)
 
 
-@pytest.mark.parametrize('num_workers', [0, 1])
+#: set in the fresh interpreter that runs the data-worker case
+FRESH = os.environ.get('MMUNIFORMER_FRESH_INTERPRETER') == '1'
+
+
+@pytest.mark.parametrize('num_workers', [0, pytest.param(1, marks=pytest.mark.skipif(
+    not FRESH, reason='run in a fresh interpreter by test_resume_with_a_data_worker'))])
 def test_resumed_epochs_draw_what_the_straight_run_drew(tmp_path, num_workers):
     straight = RecordDraws()
     runner = _runner(tmp_path / 'a', 'seed_straight', num_workers, straight)
@@ -118,6 +126,21 @@ def test_resumed_epochs_draw_what_the_straight_run_drew(tmp_path, num_workers):
         assert torch.equal(runner.model.state_dict()[key], value), key
     # the epochs draw different numbers (the hook does not replay one epoch)
     assert not torch.equal(straight.draws[1][0], straight.draws[2][0])
+
+
+def test_resume_with_a_data_worker(tmp_path):
+    """The case with a data-loader worker, in a fresh interpreter: forked from a pytest-xdist
+    worker that earlier tests of the suite had filled, the data worker took the xdist worker
+    down ("node down: Not properly terminated"); alone it passes either way."""
+    if FRESH:
+        pytest.skip('already in the fresh interpreter')
+    node = f'{__file__}::test_resumed_epochs_draw_what_the_straight_run_drew[1]'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pytest', node, '-q', '-p', 'no:cacheprovider', '-n', '0',
+         '--basetemp', str(tmp_path / 'fresh')],
+        capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, MMUNIFORMER_FRESH_INTERPRETER='1'))
+    assert proc.returncode == 0 and '1 passed' in proc.stdout, proc.stdout[-4000:] + proc.stderr
 
 
 def test_without_the_hook_a_resumed_epoch_replays_epoch_0(tmp_path):

@@ -72,7 +72,8 @@ model = dict(
         rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100), rcnn=dict(max_per_img=20)))
 
-# Data: mmdet's CocoDataset on DATA_ROOT/annotations/instances_{train,val}.json.
+# Data: mmdet's CocoDataset on DATA_ROOT/annotations/instances_{train,val}.json, through
+# mmuniformer.CocoDataset, which checks the annotation file first.
 metainfo = dict(classes=classes)
 # Resize to the generated size (a no-op that records the scale factor mmdet's predictions need).
 image_scale = (128, 96)  # (W, H)
@@ -94,13 +95,13 @@ train_dataloader = dict(
     batch_size=batch_size, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(type='CocoDataset', data_root=data_root, metainfo=metainfo,
+    dataset=dict(type='mmuniformer.CocoDataset', data_root=data_root, metainfo=metainfo,
                  ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),
                  filter_cfg=dict(filter_empty_gt=True, min_size=4), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=1, persistent_workers=True, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CocoDataset', data_root=data_root, metainfo=metainfo,
+    dataset=dict(type='mmuniformer.CocoDataset', data_root=data_root, metainfo=metainfo,
                  ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
                  test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
