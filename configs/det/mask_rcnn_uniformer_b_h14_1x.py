@@ -4,7 +4,7 @@
 # The backbone starts from the official ImageNet-1K UniFormer-B checkpoint at `pretrained`.
 _base_ = [
     '../_base_/models/mask_rcnn_uniformer_fpn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
+    '../_base_/datasets/coco_instance.py',
     '../_base_/schedules/det_adamw_1x.py',
     '../_base_/runtime/det.py',
 ]

@@ -6,7 +6,7 @@
 # `pretrained`.
 _base_ = [
     '../_base_/models/mask_rcnn_uniformer_fpn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
+    '../_base_/datasets/coco_instance.py',
     '../_base_/schedules/det_adamw_1x.py',
     '../_base_/runtime/det.py',
 ]

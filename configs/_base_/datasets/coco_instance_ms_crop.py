@@ -3,7 +3,7 @@
 # horizontal flip, either resize to a short side drawn from 480, 512, ..., 800 (long side
 # <= 1333), or resize to a short side of 400/500/600, crop a random 384-600 patch and resize
 # that to a short side from 480-800. Testing as mmdet's coco_instance.py (1333x800).
-_base_ = ['mmdet::_base_/datasets/coco_instance.py']
+_base_ = ['./coco_instance.py']
 ms_scales = [(1333, short) for short in range(480, 801, 32)]
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
