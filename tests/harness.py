@@ -344,3 +344,15 @@ def count_fused_local_calls(monkeypatch: Any) -> List[int]:
     monkeypatch.setattr(LocalBlock, '_forward_inference', counted)
     monkeypatch.setattr(LocalBlock, '_folds', counted_folds)
     return calls
+
+
+def assert_dense_backbone(backbone: Any, arch: str, mode: str) -> bool:
+    """A dense task's backbone config: ours (light for XS/XXS), ``arch``, all four stages with a
+    LayerNorm each and, for the non-light archs, stage 3 in ``mode``. Returns whether it is
+    light."""
+    light = arch in ('xxs', 'xs')
+    assert backbone.type == ('mmuniformer.UniFormerLight' if light else 'mmuniformer.UniFormer')
+    assert backbone.arch == arch
+    assert tuple(backbone.out_indices) == (0, 1, 2, 3) and backbone.out_norm == 'ln'
+    assert light or backbone.stage3_mode == mode
+    return light

@@ -11,8 +11,9 @@ import pytest
 pytest.importorskip('mmdet')
 
 from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, load_module  # noqa: E402
-from tests.harness import (REPO, config_params, divide_sizes, evaluate_config,  # noqa: E402
-                           load_config, shrink_for_test, train_config, write_config)
+from tests.harness import (REPO, assert_dense_backbone, config_params,  # noqa: E402
+                           divide_sizes, evaluate_config, load_config, shrink_for_test,
+                           train_config, write_config)
 DET_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'det', '*.py')))
 
 # name: (model, arch, stage-3 mode, drop path, with_cp, epochs, multi-scale, mixed precision),
@@ -45,12 +46,8 @@ def test_config_recipe(config):
     assert cfg.default_scope == 'mmdet'
     model, backbone = cfg.model, cfg.model.backbone
     assert model.type == kind
-    light = arch in ('xxs', 'xs')
-    assert backbone.type == ('mmuniformer.UniFormerLight' if light else 'mmuniformer.UniFormer')
-    assert backbone.arch == arch
-    assert tuple(backbone.out_indices) == (0, 1, 2, 3) and backbone.out_norm == 'ln'
+    light = assert_dense_backbone(backbone, arch, mode)
     if not light:
-        assert backbone.stage3_mode == mode
         assert mode == 'global' or backbone.window_size == 14
     assert backbone.get('drop_path_rate', 0.) == pytest.approx(drop_path)
     assert backbone.get('with_cp', False) is with_cp

@@ -11,8 +11,9 @@ import pytest
 pytest.importorskip('mmseg')
 
 from tests.conftest import DENSE_DIMS, IN1K_CHECKPOINTS, load_module  # noqa: E402
-from tests.harness import (REPO, config_params, divide_sizes, evaluate_config,  # noqa: E402
-                           load_config, shrink_for_test, train_config, write_config)
+from tests.harness import (REPO, assert_dense_backbone, config_params,  # noqa: E402
+                           divide_sizes, evaluate_config, load_config, shrink_for_test,
+                           train_config, write_config)
 SEG_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'seg', '*.py')))
 
 # name: (head, arch, stage 3 in training, stage 3 in evaluation, window, drop path, with_cp),
@@ -51,12 +52,8 @@ def test_config_recipe(config):
     assert cfg.default_scope == 'mmseg'
     model, backbone = cfg.model, cfg.model.backbone
     assert model.type == 'EncoderDecoder' and model.pretrained is None
-    light = arch in ('xxs', 'xs')
-    assert backbone.type == ('mmuniformer.UniFormerLight' if light else 'mmuniformer.UniFormer')
-    assert backbone.arch == arch
-    assert tuple(backbone.out_indices) == (0, 1, 2, 3) and backbone.out_norm == 'ln'
+    light = assert_dense_backbone(backbone, arch, mode)
     if not light:
-        assert backbone.stage3_mode == mode
         # the _h32/_w32 configs switch stage 3 in eval mode only (None: as in training)
         assert backbone.get('eval_stage3_mode') == (None if eval_mode == mode else eval_mode)
         assert backbone.get('window_size') == window
