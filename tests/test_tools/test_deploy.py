@@ -1,6 +1,6 @@
 """Whole-model deployment (tools/deployment/pytorch2onnx.py): the classifier, recogniser,
-segmentor (decode head and resize included), pose and detector parts of the quick-start
-configs, exported once with a dynamic batch / height / width (/ frames) and run in ONNX Runtime
+segmentor (decode head and resize included), pose and whole detector (NMS and RoIAlign in
+the graph) of the quick-start configs, exported once with a dynamic batch / height / width (/ frames) and run in ONNX Runtime
 and OpenVINO at two input sizes, compared with the libraries' own PyTorch forwards.
 
 Untrained quick-start models with a fixed seed: the comparisons need no trained weights (any
@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 from mmuniformer.apis import build_model_from_config
+from mmuniformer.deployment import (DetectorGraph, check_detector, compare_detections,
+                                   mmdet_predictions, paste_masks)
 
 from tests.conftest import REPO, load_module
 
@@ -139,17 +141,88 @@ def test_segmentor_graph_matches_mmseg_prediction(tmp_path):
     assert (class_map == expected).mean() >= 0.999
 
 
-def test_detector_exports_features_and_rpn_maps(tmp_path):
-    options = {'model.backbone.init_cfg': None}
-    model, part, spec, fn, out, names, argmax = _export(tmp_path, DET_QS, (96, 128), options)
-    assert part == 'detector' and not argmax
-    assert names == [f'{n}{i}' for n in ('feat', 'rpn_cls', 'rpn_reg') for i in range(5)]
-    checks, refs = _checks(model, spec, fn, out, argmax, ((96, 128), (128, 160)))
-    _assert_agreement(checks)
-    n_anchors = model.rpn_head.num_base_priors
-    assert refs[1][0].shape[-2:] == (32, 40)  # stride 4 at 128x160
-    assert refs[1][5].shape == (3, n_anchors, 32, 40)  # objectness per anchor
-    assert refs[1][10].shape == (3, 4 * n_anchors, 32, 40)  # box deltas per anchor
+CASCADE = osp.join(REPO, 'configs/det/cascade_mask_rcnn_uniformer_s_h14_3x_ms.py')
+SHALLOW_S = {'model.backbone.arch': dict(_delete_=True, depths=(1, 1, 1, 1),
+                                         embed_dims=(64, 128, 320, 512), head_dim=64),
+             'model.backbone.init_cfg': None}
+
+
+def _separated(model, seed=1):
+    """Redraw the RPN and RoI heads' weights at unit gain: scores then spread over (0, 1)
+    instead of the near-ties of the initial heads (std 0.01), so that every detection of
+    mmdet has a clear rank."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.startswith(('rpn_head.', 'roi_head.')) and p.dim() > 1:
+                p.copy_(torch.randn(p.shape, generator=g) * 2 / p[0].numel() ** .5)
+    return model
+
+
+def _assert_same_detections(out, refs):
+    """Graph outputs equal mmdet's predictions exactly, image by image (masks pasted)."""
+    for b, ref in enumerate(refs):
+        dets, labels = out[0][b], out[1][b]
+        n = len(ref.scores)
+        assert n > 0 and bool((dets[n:, 4] == 0).all())  # the rest is padding
+        assert torch.equal(dets[:n, 4], ref.scores) and torch.equal(labels[:n], ref.labels)
+        assert torch.equal(dets[:n, :4], ref.bboxes)
+        masks = paste_masks(out[2][b][:n], dets[:n, :4], *ref.masks.shape[-2:])
+        assert torch.equal(masks, ref.masks)
+
+
+@pytest.mark.parametrize('config', [DET_QS, CASCADE], ids=['mask_rcnn', 'cascade'])
+def test_detector_graph_equals_mmdet_predict(config):
+    """In PyTorch, the traceable detector (anchors, top-k, batched NMS, RoIAlign on every
+    level, class-wise NMS as one batch) gives mmdet's own ``predict`` to the bit."""
+    options = SHALLOW_S if config == CASCADE else {'model.backbone.init_cfg': None}
+    model, _ = _build(config, options)
+    _separated(model)
+    x = torch.randn(2, 3, 96, 128, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        out = DetectorGraph(model)(x)
+    refs = mmdet_predictions(model, x)
+    max_per_img = model.roi_head.test_cfg.max_per_img
+    assert [tuple(o.shape) for o in out] == [(2, max_per_img, 5), (2, max_per_img),
+                                             (2, max_per_img, 28, 28)]
+    _assert_same_detections(out, refs)
+
+
+def test_detector_exports_whole_mask_rcnn(tmp_path):
+    """Mask R-CNN as one graph (dynamic batch, height, width): in ONNX Runtime and OpenVINO
+    (f32) every mmdet detection is matched (label, IoU >= 0.9), boxes and scores within ATOL,
+    pasted masks agree on >= 99.9% of pixels, at two sizes."""
+    model, scope = _build(DET_QS, {'model.backbone.init_cfg': None})
+    part = TOOL.resolve_part('auto', scope)
+    out = str(tmp_path / 'det.onnx')
+    names = TOOL.export_onnx(_separated(model), TOOL.export_fn(part, scope, model),
+                             torch.zeros(2, 3, 96, 128), out, names=TOOL.PART_SPECS[part].outputs)
+    assert part == 'detector' and names == ['dets', 'labels', 'masks']
+    g = torch.Generator().manual_seed(2)
+    inputs = [torch.randn(2, 3, 96, 128, generator=g), torch.randn(3, 3, 128, 192, generator=g)]
+    refs = [mmdet_predictions(model, x) for x in inputs]
+    for runtime, precision in (('onnxruntime', 'f32'), ('openvino', 'f32'),
+                               ('openvino', 'default')):
+        run, used = TOOL.make_runner(out, runtime, precision)
+        for x, ref in zip(inputs, refs):
+            outputs = run(x.numpy())
+            assert [o.shape for o in outputs] == [(len(x), 20, 5), (len(x), 20),
+                                                  (len(x), 20, 28, 28)]
+            found = compare_detections(outputs, ref)
+            assert found['scale'] > 50  # boxes in input pixels
+            if precision == 'f32':
+                assert found['agreement'] >= 0.999 and found['masks'] >= 0.999, found
+                assert found['max_diff'] <= ATOL * found['scale'], found
+            else:  # OpenVINO's default (bf16 where the CPU has bf16 units): reported only
+                assert used in ('f32', 'bf16', 'f16')  # (these heads' unit-gain weights
+                # move boxes by more than the IoU bound in bf16)
+
+
+def test_detector_part_refuses_one_stage_models():
+    model, _ = _build(DET_QS, {'model.backbone.init_cfg': None})
+    model.rpn_head = None
+    with pytest.raises(ValueError, match='RPNHead and a StandardRoIHead or CascadeRoIHead'):
+        check_detector(model)
 
 
 def test_light_model_exports_at_a_fixed_size(tmp_path):
@@ -190,5 +263,6 @@ def test_cli_verifies_both_runtimes_and_refuses_bad_options(tmp_path, capsys):
 
 def test_output_names():
     assert TOOL.output_names(('logits', ), 1, scores=True) == ['scores']
+    assert TOOL.output_names(('dets', 'labels', 'masks'), 2) == ['dets', 'labels']
     assert TOOL.output_names(('feat', 'a', 'b'), 6) == ['feat0', 'feat1', 'a0', 'a1', 'b0', 'b1']
     assert TOOL.output_names(('feat', 'a', 'b'), 4) == ['feat0', 'feat1', 'feat2', 'feat3']

@@ -63,6 +63,8 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
     import mmuniformer  # noqa: F401
 from mmuniformer.apis import input_shape_from_config
+from mmuniformer.deployment import (DetectorGraph, check_detector, compare_detections,
+                                   mmdet_predictions)
 from mmuniformer.libraries import BACKBONE, BY_SCOPE, LIBRARIES, flatten_tensors
 from mmuniformer.models.layers import fused_kernels
 from mmuniformer.visualization import load_model
@@ -89,12 +91,9 @@ def _pose(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _detector(model: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-    """Neck features and the RPN head's raw objectness / box-delta maps, per level."""
-    feats = model.extract_feat(x)
-    if getattr(model, 'rpn_head', None) is None:
-        return tuple(feats)
-    cls, reg = model.rpn_head(feats)
-    return (*feats, *cls, *reg)
+    """The whole two-stage detector: ``dets (B, D, 5)``, ``labels (B, D)``, ``masks (B, D, M, M)``
+    (:class:`mmuniformer.deployment.DetectorGraph`)."""
+    return DetectorGraph(model)(x)
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ PART_SPECS: Dict[str, Part] = {
     'recognizer': Part(None, 'cls_head', ('logits', )),
     'segmentor': Part(_segmentor, 'decode_head', ('seg_logits', ), labels='class_map'),
     'pose': Part(_pose, 'head', ('heatmaps', ), class_axis=-1),
-    'detector': Part(_detector, 'neck', ('feat', 'rpn_cls', 'rpn_reg'), class_axis=None),
+    'detector': Part(_detector, 'roi_head', ('dets', 'labels', 'masks'), class_axis=None),
     'backbone': Part(BACKBONE.fn, 'backbone', ('output', ), class_axis=None),
 }
 PARTS = ('auto', *PART_SPECS)
@@ -316,12 +315,12 @@ def _traceable_sizes(model: nn.Module) -> Iterator[None]:
 
 
 def output_names(names: Sequence[str], n_out: int, scores: bool = False) -> List[str]:
-    """``n_out`` output names from a part's ``names``: as they are when they match, else
+    """``n_out`` output names from a part's ``names``: the first ``n_out`` of them, else
     ``n_out / len(names)`` indexed outputs per name (``feat0.., rpn_cls0..``) when that
     divides, else the first name indexed; the first one is ``scores`` with ``scores``."""
     names = ['scores', *names[1:]] if scores else list(names)
-    if n_out == len(names):
-        return names
+    if n_out <= len(names):
+        return names[:n_out]
     if n_out % len(names) == 0:
         per = n_out // len(names)
         return [f'{name}{i}' for name in names for i in range(per)]
@@ -429,20 +428,25 @@ class Check:
     shape: Tuple[int, ...]
     max_diff: float  # over the float outputs
     scale: float  # max |PyTorch output|
-    agreement: Optional[float]  # argmax agreement (None: no classes)
+    agreement: Optional[float]  # argmax / detection agreement (None: no classes)
     exact: Optional[float] = None  # agreement of the exported argmax output
+    masks: Optional[float] = None  # pixel agreement of the matched detections' masks
+    agreeing: str = 'argmax agreement'  # what ``agreement`` counts
 
     def passed(self, atol: float, min_agreement: float) -> bool:
         ok = self.max_diff <= atol * max(1., self.scale)
-        return ok and all(a is None or a >= min_agreement for a in (self.agreement, self.exact))
+        return ok and all(a is None or a >= min_agreement
+                          for a in (self.agreement, self.exact, self.masks))
 
     def line(self) -> str:
         text = (f'{self.runtime:<11} {self.precision:<5} input {self.shape}: max |diff| '
                 f'{self.max_diff:.3g} (outputs up to {self.scale:.3g})')
         if self.agreement is not None:
-            text += f', argmax agreement {100 * self.agreement:.3f}%'
+            text += f', {self.agreeing} {100 * self.agreement:.3f}%'
         if self.exact is not None:
             text += f', exported argmax {100 * self.exact:.3f}%'
+        if self.masks is not None:
+            text += f', mask pixels {100 * self.masks:.3f}%'
         return text
 
 
@@ -522,6 +526,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if (args.scores or args.argmax) and spec.class_axis != 1:
             raise ValueError(f'--scores / --argmax need class logits (classifier, recognizer, '
                              f'segmentor), not --part {part}')
+        if part == 'detector':
+            check_detector(model)
         if args.scores and part == 'segmentor':
             raise ValueError('--scores: a segmentor exports per-pixel logits; use --argmax')
         video = part == 'recognizer' or getattr(getattr(model, 'backbone', None), 'ndim', 2) == 3
@@ -546,8 +552,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f'{out}: {part}, input ({dims}) exported at {(args.batch, 3, *size)}, '
           f'outputs {names}')
     if part == 'detector':
-        print('left to the caller: anchors, box decoding and NMS of the RPN proposals, '
-              'RoIAlign, the RoI box / mask heads and their NMS')
+        print('left to the caller: the boxes divided by the resize scale of the photo, and '
+              'the masks pasted into it (mmdet\'s _do_paste_mask) and thresholded')
     if not (args.verify or args.benchmark):
         return 0
     threads = torch.get_num_threads()
@@ -555,15 +561,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         inputs = [torch.randn(args.batch, 3, *size, generator=gen),
                   torch.randn(args.batch + 1, 3, *size2, generator=gen)]
-        refs = [torch_outputs(model, fn, x, **heads) for x in inputs]
+        if part == 'detector':  # mmdet's own predict, compared detection by detection
+            refs = [mmdet_predictions(model, x) for x in inputs]
+        else:
+            refs = [torch_outputs(model, fn, x, **heads) for x in inputs]
         runs = [(rt, prec) for rt in args.runtimes
                 for prec in (('f32', 'default') if rt == 'openvino' else ('f32', ))]
         failed = False
         for runtime, precision in runs:
             run, used = make_runner(out, runtime, precision)
             for x, ref in zip(inputs, refs):
-                check = compare(run(x.numpy()), ref, runtime, used, tuple(x.shape),
-                                spec.class_axis, args.argmax)
+                if part == 'detector':
+                    found = compare_detections(run(x.numpy()), ref)
+                    check = Check(runtime, used, tuple(x.shape), found['max_diff'],
+                                  found['scale'], found['agreement'], masks=found.get('masks'),
+                                  agreeing='detections matched')
+                else:
+                    check = compare(run(x.numpy()), ref, runtime, used, tuple(x.shape),
+                                    spec.class_axis, args.argmax)
                 strict = used == 'f32'
                 ok = check.passed(args.atol, args.min_agreement)
                 failed |= strict and not ok
