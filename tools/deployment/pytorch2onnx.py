@@ -17,9 +17,12 @@ What is exported (``--part auto``: the whole model of the config's task,
 * ``segmentor`` (mmseg): backbone + neck + decode head + the bilinear resize to the input size,
   mmseg's ``encode_decode``: ``seg_logits (B, K, H, W)`` per pixel;
 * ``pose`` (mmpose, top-down): backbone + head, ``heatmaps (B, J, H/4, W/4)``;
-* ``detector`` (mmdet): backbone + neck features ``feat0..`` and the RPN head's raw maps
-  ``rpn_cls0..`` / ``rpn_reg0..`` per level. Left to the caller: anchor generation, box
-  decoding and NMS of the proposals, RoIAlign, the RoI box / mask heads and their NMS;
+* ``detector`` (mmdet two-stage: Mask R-CNN, Cascade Mask R-CNN, Faster R-CNN): the whole
+  inference with NMS and RoIAlign as ONNX operators
+  (:class:`mmuniformer.deployment.DetectorGraph`): ``dets (B, D, 5)`` (boxes in input pixels
+  and score; rows past the detections have score 0), ``labels (B, D)``, ``masks (B, D, M, M)``
+  (each detection's mask probability in its box). Left to the caller: dividing the boxes by
+  the photo's resize scale, and pasting / thresholding the masks in the photo;
 * ``backbone`` (any config): ``model.backbone(inputs)``, one output per returned stage.
 
 The light models (UniFormer-XXS / XS) with token selection export with a fixed height and width
@@ -36,7 +39,9 @@ fused kernel). ``--verify`` compares each runtime with PyTorch (mmseg's / mmpose
 forward, fused attention) at two inputs: batch ``--batch`` at the exported size and batch
 ``--batch + 1`` at ``--verify-shape`` (default: the exported size + 32 rows, + 64 columns;
 for video also 4 frames fewer, at least 4). Per output it prints the max abs difference and the
-agreement of the argmax (labels, per-pixel class, per-keypoint heatmap peak). fp32 runs
+agreement of the argmax (labels, per-pixel class, per-keypoint heatmap peak; detector: against
+mmdet's ``predict``, each detection matched by label and IoU >= 0.9, and the pasted masks'
+pixels). fp32 runs
 (onnxruntime, OpenVINO with ``INFERENCE_PRECISION_HINT=f32``) must stay within ``--atol``
 times ``max(1, max |output|)`` and agree on >= ``--min-agreement`` (99.9%) of the items, else
 exit status 1; OpenVINO in its default precision (bf16 on CPUs with AVX512_BF16 or AMX) is
