@@ -2,9 +2,9 @@
 
 A shrinking :class:`~mmuniformer.models.backbones.uniformer_light.HourglassBlock` ranks the
 patch tokens by the running scores it receives and keeps the ``int(N * keep_ratio)`` best
-(``argsort(scores, descending)``); the others are merged into one token. The scores enter the
-block as its third argument, so a forward pre-hook sees exactly what the block ranks and the
-model's outputs do not change.
+(its own ``kept_count`` and ``rank_order``: equal scores by position); the others are merged
+into one token. The scores enter the block as its third argument, so a forward pre-hook sees
+exactly what the block ranks and the model's outputs do not change.
 """
 import contextlib
 from dataclasses import dataclass
@@ -44,6 +44,7 @@ def hourglass_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
 def record_kept_tokens(model: nn.Module) -> Iterator[List[KeptTokens]]:
     """Within the context, each forward of a shrinking hourglass block appends its
     :class:`KeptTokens` to the yielded list."""
+    from ..models.backbones.uniformer_light import kept_count, rank_order
     blocks = hourglass_blocks(model)
     if not blocks:
         raise ValueError(f'{type(model).__name__} has no shrinking hourglass block: token '
@@ -54,8 +55,8 @@ def record_kept_tokens(model: nn.Module) -> Iterator[List[KeptTokens]]:
         def hook(_module: nn.Module, args: tuple) -> None:
             x, _score_token, scores = args[:3]
             n = scores.shape[1]
-            n_keep = int(n * block.keep_ratio)
-            order = torch.argsort(scores, dim=1, descending=True)
+            n_keep = kept_count(n, block.keep_ratio)
+            order = rank_order(scores)
             records.append(KeptTokens(name, tuple(x.shape[2:]), block.keep_ratio,
                                       order[:, :n_keep].detach(), scores.detach()))
         return hook

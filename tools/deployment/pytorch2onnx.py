@@ -25,9 +25,9 @@ What is exported (``--part auto``: the whole model of the config's task,
   the photo's resize scale, and pasting / thresholding the masks in the photo;
 * ``backbone`` (any config): ``model.backbone(inputs)``, one output per returned stage.
 
-The light models (UniFormer-XXS / XS) with token selection export with a fixed height and width
-(their blocks keep ``int(N * keep_ratio)`` tokens, a constant of the traced graph); the batch
-stays dynamic.
+The light models (UniFormer-XXS / XS) export size-dynamic too: their token selection keeps
+``int(N * keep_ratio)`` tokens as a graph value of the traced token count, and ranks the
+tokens without a tie-dependent ``TopK`` (see ``mmuniformer.models.backbones.uniformer_light``).
 
 ``--argmax`` adds the argmax over the classes as an int64 output: ``labels (B,)`` of a
 classifier / recogniser, ``class_map (B, H, W)`` of a segmentor. Data preprocessing (mean /
@@ -192,17 +192,6 @@ def input_size(shape: Optional[Sequence[int]], cfg: Any, video: bool) -> Tuple[i
     return size
 
 
-def fixed_size_reason(model: nn.Module) -> Optional[str]:
-    """Why ``model`` exports with its height / width fixed, or None: the light models'
-    token-selecting blocks (``keep_ratio < 1``) keep ``int(N * keep_ratio)`` tokens, a
-    Python number that the traced graph holds as a constant."""
-    for name, module in model.named_modules():
-        if getattr(module, 'keep_ratio', 1) < 1:
-            return (f'{name} keeps int(N * keep_ratio) of its N tokens (keep_ratio '
-                    f'{module.keep_ratio}), a constant in the graph')
-    return None
-
-
 def second_size(size: Tuple[int, ...], shape: Optional[Sequence[int]]) -> Tuple[int, ...]:
     """The second ``--verify`` input size: ``--verify-shape`` (given with or without the time
     axis), else ``size`` grown by :data:`VERIFY_GROW` and, for video, fewer frames."""
@@ -335,26 +324,21 @@ def output_names(names: Sequence[str], n_out: int, scores: bool = False) -> List
 def export_onnx(model: nn.Module, fn: ForwardFn, example: torch.Tensor, out: str,
                 opset: int = 17, names: Sequence[str] = ('output', ), scores: bool = False,
                 argmax: bool = False, class_axis: Optional[int] = 1,
-                labels: str = 'labels', dynamic_size: Optional[bool] = None) -> List[str]:
+                labels: str = 'labels') -> List[str]:
     """Export ``fn(model, x)`` to ``out`` with a dynamic batch, height, width (and frames for
-    ``(B, C, T, H, W)`` inputs; only the batch when not ``dynamic_size``, by default when
-    :func:`fixed_size_reason` gives a reason); returns the output names.
+    ``(B, C, T, H, W)`` inputs); returns the output names.
 
     ``example``: ``(B, C, ...)``; use B >= 2 so that no size-1 batch gets folded away.
     ``names``: the output names (see :func:`output_names`).
     """
     wrapper = ExportWrapper(model, fn, scores, argmax, class_axis).eval()
-    if dynamic_size is None:
-        dynamic_size = fixed_size_reason(model) is None
     with torch.no_grad(), fused_kernels(model, False, 'attention'), \
             _export_symbolics(opset), _traceable_sizes(model):
         n_out = len(wrapper(example)) - int(argmax)
         names = output_names(names, n_out, scores) + ([labels] if argmax else [])
-        in_axes = {0: 'batch'}
-        if dynamic_size:
-            in_axes.update({example.dim() - 2: 'height', example.dim() - 1: 'width'})
-            if example.dim() == 5:
-                in_axes[2] = 'frames'
+        in_axes = {0: 'batch', example.dim() - 2: 'height', example.dim() - 1: 'width'}
+        if example.dim() == 5:
+            in_axes[2] = 'frames'
         axes: Dict[str, Dict[int, str]] = {'input': in_axes}
         for name in names:
             axes[name] = {0: 'batch'}
@@ -537,10 +521,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise ValueError('--scores: a segmentor exports per-pixel logits; use --argmax')
         video = part == 'recognizer' or getattr(getattr(model, 'backbone', None), 'ndim', 2) == 3
         size = input_size(args.shape, cfg, video)
-        fixed = fixed_size_reason(model)
-        if fixed and args.verify_shape and tuple(args.verify_shape) != size:
-            raise ValueError(f'--verify-shape: this model exports at a fixed size ({fixed})')
-        size2 = size if fixed else second_size(size, args.verify_shape)
+        size2 = second_size(size, args.verify_shape)
     except ValueError as err:
         raise SystemExit(str(err))
     out = args.out or osp.splitext(osp.basename(args.config))[0] + '.onnx'
@@ -548,11 +529,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     example = torch.randn(args.batch, 3, *size, generator=gen)
     heads = dict(scores=args.scores, argmax=args.argmax, class_axis=spec.class_axis)
     names = export_onnx(model, fn, example, out, args.opset, spec.outputs,
-                        labels=spec.labels, dynamic_size=not fixed, **heads)
+                        labels=spec.labels, **heads)
     dims = 'batch, 3, ' + ('frames, ' if video else '') + 'height, width'
-    if fixed:
-        dims = f'batch, 3, {", ".join(map(str, size))}'
-        print(f'height and width fixed at {size}: {fixed}')
     logger.info(f'exported {part} of {args.config} ({scope}) to {out}, opset {args.opset}')
     print(f'{out}: {part}, input ({dims}) exported at {(args.batch, 3, *size)}, '
           f'outputs {names}')

@@ -12,6 +12,7 @@ In video the same selection runs over all ``T*H*W`` tokens of a clip.
 Token scores travel through the blocks as an explicit tensor ``(B, N)`` (no
 module-level state).
 """
+from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -30,6 +31,43 @@ ARCH_ZOO_LIGHT: Dict[str, dict] = {
     'xs': dict(depths=(3, 5, 9, 3), embed_dims=(64, 128, 256, 512), head_dim=32, mlp_ratio=3.),
 }
 ARCH_DEFAULTS_LIGHT = dict(mlp_ratio=3., layer_scale_stages=())
+
+
+def kept_count(n: Union[int, torch.Tensor], keep_ratio: float) -> Union[int, torch.Tensor]:
+    """``int(n * keep_ratio)``: the tokens a shrinking block keeps of ``n``.
+
+    Under ``torch.jit.trace`` (ONNX export) ``n`` is the traced token count, a 0-dim int64
+    tensor: the count is then the integer graph value ``n * p // q`` with ``p / q`` the
+    ratio as a small fraction (checked equal to ``int(n * keep_ratio)`` for every
+    ``n < 2**16``), so the exported graph keeps its height, width and frames dynamic.
+    """
+    if not isinstance(n, torch.Tensor):
+        return int(n * keep_ratio)
+    frac = Fraction(keep_ratio).limit_denominator(1 << 10)
+    p, q = frac.numerator, frac.denominator
+    counts = torch.arange(1 << 16, dtype=torch.float64)
+    if not torch.equal((counts * keep_ratio).long(), counts.long() * p // q):
+        raise ValueError(f'keep_ratio {keep_ratio!r} is not exported: int(N * keep_ratio) is '
+                         f'not N * {p} // {q} for every N < 2**16')
+    return n * p // q
+
+
+def rank_order(scores: torch.Tensor) -> torch.Tensor:
+    """Token indices ``(B, N)`` by descending score ``(B, N)``, equal scores by position.
+
+    Eagerly a stable sort. Under ``torch.jit.trace`` (ONNX export) the rank of each token
+    is counted (``#{better} + #{equal and earlier}``, ``(B, N, N)`` comparisons), and the
+    tokens are ordered by these distinct ranks: OpenVINO's CPU ``TopK`` (2026.4) breaks ties
+    in its own order, not by the lower index as the ONNX ``TopK`` specifies, so a sort of
+    equal scores (an untrained score token, flat image regions) kept other tokens there.
+    """
+    if not torch.jit.is_tracing():
+        return torch.argsort(scores, dim=1, descending=True, stable=True)
+    pos = torch.ones_like(scores).cumsum(1)  # (B, N): 1..N
+    mine, other = scores.unsqueeze(2), scores.unsqueeze(1)  # (B, N, 1), (B, 1, N)
+    ahead = (other > mine) | ((other == mine) & (pos.unsqueeze(1) < pos.unsqueeze(2)))
+    rank = ahead.float().sum(2)  # (B, N): distinct 0..N-1 (exact in float32 below 2**24)
+    return torch.argsort(rank, dim=1)
 
 
 def check_keep_trade(keep_ratio: float, trade_off: float) -> None:
@@ -126,9 +164,9 @@ class HourglassBlock(GlobalBlockBase):
         if scores is None:
             raise ValueError('a shrinking hourglass block needs the token scores of an earlier '
                              'block (the first stage-3 block must keep all tokens)')
-        b, n, c = tokens.shape
-        n_keep = int(n * self.keep_ratio)
-        order = torch.argsort(scores, dim=1, descending=True)  # (B, N), best first
+        b, n, c = tokens.shape  # traced values under torch.jit.trace: the export stays dynamic
+        n_keep = kept_count(n, self.keep_ratio)
+        order = rank_order(scores)  # (B, N), best first, equal scores by position
         # one gather puts the tokens in rank order; kept and dropped are views of it
         index = order.unsqueeze(-1).expand(-1, -1, c)
         ranked = tokens.gather(1, index)  # (B, N, C)
@@ -147,8 +185,10 @@ class HourglassBlock(GlobalBlockBase):
         fast = fast + (raw if self.separate_fast_scale else out)[:, -1:]
         seq = seq + self.drop_path(out)
 
-        # Scores of the tokens that joined the attention; a single merged token is itself.
-        seen_idx, row = (order, row) if n - n_keep == 1 else (order[:, :n_keep], row[:, :-1])
+        # Scores of the tokens that joined the attention; a single merged token is itself
+        # (then all n are seen). A count, not a branch, so that a traced graph keeps both cases.
+        n_seen = n_keep + (n - n_keep == 1)
+        seen_idx, row = order[:, :n_seen], row[:, :n_seen]
         scores = scores.scatter(1, seen_idx, self._blend(scores.gather(1, seen_idx), row))
         # back to grid order: kept tokens from the sequence, dropped ones plus the fast update;
         # every grid position is written once (``order`` is a permutation), so no zero fill

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from mmuniformer.checkpoint import load_uniformer_checkpoint, official_to_ours, ours_to_official
 from mmuniformer.models.backbones.uniformer_light import (ARCH_ZOO_LIGHT, HourglassBlock,
-                                                          UniFormerLight, pool_scores)
+                                                          UniFormerLight, kept_count,
+                                                          pool_scores, rank_order)
 from mmuniformer.models.layers import Attention
 from mmuniformer.models.layers import set_fused
 from tests.conftest import randomise_bn
@@ -146,6 +147,31 @@ def test_kept_tokens_are_half():
         model(torch.randn(1, 3, 160, 160))
     assert [lengths[f'blocks3.{j}.attn'] for j in range(8)] == [101] + [52] * 7
     assert [lengths[f'blocks4.{j}.attn'] for j in range(2)] == [14, 14]
+
+
+def test_kept_count_as_a_traced_graph_value():
+    """The traced kept count (a tensor, as under torch.jit.trace) is int(N * keep_ratio) for
+    every N; a ratio whose float rounding no small fraction reproduces is refused."""
+    n = torch.arange(1, 5000)
+    for ratio in (0.5, 0.6, 0.25, 1 / 3, 0.9):
+        assert torch.equal(kept_count(n, ratio), torch.tensor([int(i * ratio) for i in
+                                                                range(1, 5000)]))
+        assert kept_count(90, ratio) == int(90 * ratio)
+    assert kept_count(90, 0.7) == 62  # 90 * 0.7 = 62.99999999999999 in float64
+    with pytest.raises(ValueError, match='keep_ratio 0.7 is not exported'):
+        kept_count(torch.tensor(90), 0.7)
+
+
+def test_rank_order_ties_by_position_eager_and_traced():
+    """Best score first, equal scores by position; the traced ranking (rank counts, no sort
+    of tied values) gives the same order on other sizes than the one traced."""
+    scores = torch.tensor([[0.1, 0.3, 0.3, 0.2, 0.3, 0.1]])
+    assert rank_order(scores).tolist() == [[1, 2, 4, 3, 0, 5]]
+    traced = torch.jit.trace(rank_order, torch.rand(2, 7))
+    g = torch.Generator().manual_seed(0)
+    for x in (scores, torch.randint(0, 3, (3, 40), generator=g).float(), torch.rand(2, 64)):
+        assert torch.equal(traced(x), rank_order(x))
+        assert torch.equal(rank_order(x), torch.sort(x, stable=True, descending=True).indices)
 
 
 def test_block_merge_fast_update_and_order():
