@@ -371,7 +371,7 @@ def compare_detections(outputs: Sequence[np.ndarray], refs: Sequence[Any],
                 same += int((mask[0] == ref.masks[i]).sum())
                 pixels += height * width
     result = dict(agreement=matched / total if total else 1., max_diff=max(diffs),
-                  scale=scale)
+                  scale=scale, count=sum(len(ref.scores) for ref in refs))
     if len(outputs) > 2:
         result['masks'] = same / pixels if pixels else 1.
     return result

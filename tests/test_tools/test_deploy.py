@@ -311,6 +311,21 @@ def test_cli_verifies_both_runtimes_and_refuses_bad_options(tmp_path, capsys):
         TOOL.main([CLS_QS, '--verify-shape', '0', '--out', out])
 
 
+def test_cli_detector_verifies_and_says_when_nothing_was_compared(tmp_path, capsys):
+    """The untrained quick-start detector's detections are matched one by one; with a score
+    threshold no untrained detection reaches, ``--verify`` exits 1 instead of 'verified'."""
+    out = str(tmp_path / 'det.onnx')
+    args = [DET_QS, '--out', out, '--verify', '--runtimes', 'onnxruntime']
+    assert TOOL.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "outputs ['dets', 'labels', 'masks']" in printed and '\nverified' in printed
+    lines = [l for l in printed.splitlines() if l.startswith('verify ')]
+    assert len(lines) == 2 and all('detections matched 100.000%' in l for l in lines), lines
+    assert TOOL.main(args + ['--cfg-options', 'model.test_cfg.rcnn.score_thr=0.999']) == 1
+    assert 'not verified: PyTorch finds no detection scored above 0.999' in \
+        capsys.readouterr().out
+
+
 def test_output_names():
     assert TOOL.output_names(('logits', ), 1, scores=True) == ['scores']
     assert TOOL.output_names(('dets', 'labels', 'masks'), 2) == ['dets', 'labels']

@@ -550,12 +550,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             refs = [torch_outputs(model, fn, x, **heads) for x in inputs]
         runs = [(rt, prec) for rt in args.runtimes
                 for prec in (('f32', 'default') if rt == 'openvino' else ('f32', ))]
-        failed = False
+        failed, compared = False, 0
         for runtime, precision in runs:
             run, used = make_runner(out, runtime, precision)
             for x, ref in zip(inputs, refs):
                 if part == 'detector':
                     found = compare_detections(run(x.numpy()), ref)
+                    compared += found['count']
                     check = Check(runtime, used, tuple(x.shape), found['max_diff'],
                                   found['scale'], found['agreement'], masks=found.get('masks'),
                                   agreeing='detections matched')
@@ -581,6 +582,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         torch.set_num_threads(threads)
     if args.verify:
+        if part == 'detector' and not compared:
+            print(f'not verified: PyTorch finds no detection scored above '
+                  f'{model.roi_head.test_cfg.score_thr} on the test inputs, so nothing was '
+                  'compared (an untrained box head scores about 1 / (classes + 1)); use '
+                  '--checkpoint with trained weights')
+            return 1
         if failed:
             print(f'FAILED: an fp32 runtime exceeds --atol {args.atol} (times the output '
                   f'scale) or agrees on less than {args.min_agreement:.2%}')
