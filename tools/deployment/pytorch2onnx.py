@@ -63,6 +63,7 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
     import mmuniformer  # noqa: F401
 from mmuniformer.apis import input_shape_from_config
+from mmuniformer.deployment import RUNTIMES, make_runner
 from mmuniformer.libraries import BACKBONE, BY_SCOPE, LIBRARIES, flatten_tensors
 from mmuniformer.models.layers import fused_kernels
 from mmuniformer.visualization import load_model
@@ -72,7 +73,6 @@ DEFAULT_FRAMES = 8
 #: the second --verify input: this many more rows / columns, frames fewer (video)
 VERIFY_GROW = (32, 64)
 VERIFY_FEWER_FRAMES = 4
-RUNTIMES = ('onnxruntime', 'openvino')
 ForwardFn = Callable[[nn.Module, torch.Tensor], Any]
 
 
@@ -372,34 +372,6 @@ def torch_outputs(model: nn.Module, fn: ForwardFn, x: torch.Tensor, scores: bool
 def onnx_outputs(path: str, x: np.ndarray) -> List[np.ndarray]:
     """Outputs of the ONNX file ``path`` on ``x`` with onnxruntime's CPU provider."""
     return make_runner(path, 'onnxruntime')[0](x)
-
-
-def make_runner(path: str, runtime: str, precision: str = 'f32', threads: int = 1
-                ) -> Tuple[Callable[[np.ndarray], List[np.ndarray]], str]:
-    """``(run(x) -> outputs, precision used)`` of the ONNX file ``path`` on the CPU:
-    ``runtime`` 'onnxruntime' (fp32) or 'openvino' (``precision`` 'f32', or 'default' for
-    the plugin's own ``INFERENCE_PRECISION_HINT``), on ``threads`` threads."""
-    if runtime == 'onnxruntime':
-        import onnxruntime as ort
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-        return (lambda x: session.run(None, {'input': x.astype(np.float32)})), 'f32'
-    if runtime == 'openvino':
-        import openvino as ov
-        config: Dict[str, Any] = {'INFERENCE_NUM_THREADS': threads}
-        if precision == 'f32':
-            config['INFERENCE_PRECISION_HINT'] = 'f32'
-        compiled = ov.Core().compile_model(path, 'CPU', config)
-        used = str(compiled.get_property('INFERENCE_PRECISION_HINT'))
-        request = compiled.create_infer_request()
-
-        def run(x: np.ndarray) -> List[np.ndarray]:
-            result = request.infer({'input': x.astype(np.float32)})
-            return [np.asarray(result[out]) for out in compiled.outputs]
-        return run, {'<Type: \'float32\'>': 'f32', '<Type: \'bfloat16\'>': 'bf16',
-                     '<Type: \'float16\'>': 'f16'}.get(used, used)
-    raise ValueError(f'unknown runtime {runtime!r}; choose one of {RUNTIMES}')
 
 
 def max_abs_diff(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
