@@ -12,6 +12,7 @@ draws array inputs in their true colours (:class:`~mmuniformer.libraries.BGRArra
 import copy
 import importlib
 import os.path as osp
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -297,12 +298,17 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
     else:
         dataset_meta = {}
     del model
-    inferencer = lib.inferencer(cfg, checkpoint, device, **kwargs)
+    with warnings.catch_warnings():
+        if onnx:  # the runtime replaces the weights: no 'randomly initialized model' warning
+            warnings.filterwarnings('ignore', r'(?i).*(checkpoint|weights).*', UserWarning)
+        inferencer = lib.inferencer(cfg, checkpoint, device, **kwargs)
     if dataset_meta.get('classes'):
         _apply_dataset_meta(inferencer, task, dataset_meta)
     if onnx:
         from ..deployment import use_runtime
         # MMPoseInferencer holds its pose model in a Pose2DInferencer
-        use_runtime(getattr(inferencer, 'inferencer', inferencer).model, onnx, runtime,
-                    precision, threads)
+        graph = use_runtime(getattr(inferencer, 'inferencer', inferencer).model, onnx, runtime,
+                            precision, threads)
+        print_log(f'the network runs as {onnx} in {runtime} ({graph.precision}); the PyTorch '
+                  'weights are not used', logger='current')
     return inferencer
