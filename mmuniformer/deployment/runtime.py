@@ -101,9 +101,10 @@ def _what_it_is(outputs: Sequence[str], input_rank: int) -> str:
     return 'not a whole-model graph of the exporter'
 
 
-def check_onnx(path: str, lib: Library, model: Optional[nn.Module] = None) -> List[str]:
+def check_onnx(path: str, lib: Library, model: Optional[nn.Module] = None
+               ) -> Tuple[List[str], Tuple[Any, ...]]:
     """Check that the ONNX file ``path`` is the whole-model graph of ``lib``'s task; returns
-    its output names. ``ValueError`` naming the file, what it has and what is expected: a
+    its output names and its input's dims (ints where fixed). ``ValueError`` naming the file, what it has and what is expected: a
     missing file, another input, missing outputs (a file exported with ``--scores`` or
     ``--part backbone``, another task's graph) or, with ``model``, another number of classes
     (keypoints for pose) than the model's."""
@@ -147,7 +148,7 @@ def check_onnx(path: str, lib: Library, model: Optional[nn.Module] = None) -> Li
             what = 'keypoints' if lib.task == 'pose' else 'classes'
             raise ValueError(f'ONNX file {path!r}: its {first!r} has {have} {what}, the '
                              f"config's model {num}: export the file from this config")
-    return outputs
+    return outputs, in_shape
 
 
 class RuntimeGraph:
@@ -160,14 +161,23 @@ class RuntimeGraph:
         outputs: the graph's output names, in order (:func:`check_onnx`).
         precision: OpenVINO's ``'f32'`` or ``'default'`` (ONNX Runtime runs fp32).
         threads: CPU threads (None: the runtime's default).
+        input_dims: the input's dims, ints where the graph fixes them (the light models'
+            height and width), to name a misfit.
     """
 
     def __init__(self, path: str, runtime: str, outputs: Sequence[str],
-                 precision: str = 'f32', threads: Optional[int] = None) -> None:
+                 precision: str = 'f32', threads: Optional[int] = None,
+                 input_dims: Sequence[Any] = ()) -> None:
         self.path, self.runtime, self.outputs = path, runtime, tuple(outputs)
+        self.input_dims = tuple(input_dims)
         self._run, self.precision = make_runner(path, runtime, precision, threads)
 
     def __call__(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        fixed = [(i, d) for i, d in enumerate(self.input_dims) if isinstance(d, int) and d]
+        if len(self.input_dims) == x.dim() and any(x.shape[i] != d for i, d in fixed):
+            raise ValueError(f'ONNX file {self.path!r} takes inputs of '
+                             f'{_describe(self.input_dims)}, got {tuple(x.shape)}: it was '
+                             'exported at a fixed size; resize to it in the test pipeline')
         outs = self._run(x.detach().float().cpu().numpy())
         return {name: torch.from_numpy(np.ascontiguousarray(out)).to(x.device)
                 for name, out in zip(self.outputs, outs)}
@@ -285,8 +295,8 @@ def use_runtime(model: nn.Module, onnx_path: str, runtime: str = 'onnxruntime',
         raise ValueError(f'{type(model).__name__} is not a model of the task libraries; '
                          'use_runtime takes a classifier, recogniser, segmentor, pose '
                          'estimator or detector')
-    outputs = check_onnx(onnx_path, lib, model)
-    graph = RuntimeGraph(onnx_path, runtime, outputs, precision, threads)
+    outputs, input_dims = check_onnx(onnx_path, lib, model)
+    graph = RuntimeGraph(onnx_path, runtime, outputs, precision, threads, input_dims)
     _SWAPS[lib.task](model, graph, lib.export_outputs[0])
     model.runtime_graph = graph
     return graph

@@ -153,6 +153,45 @@ def test_seg_demo_in_both_runtimes_matches_pytorch(files, tmp_path):
         assert _differing(out, ref_out) <= 20 * changed.sum(), backend
 
 
+def test_seg_sliding_window_runs_the_graph_per_window(files, tmp_path):
+    """mmseg's slide inference calls encode_decode per 64x64 window (stride 48): the runtime
+    graph there gives PyTorch's class map."""
+    slide = ['--cfg-options', 'model.test_cfg.mode=slide', 'model.test_cfg.crop_size=(64,64)',
+             'model.test_cfg.stride=(48,48)']
+    results = _run_all('seg', files, tmp_path, 'chelsea', extra=slide)
+    ref = results['pytorch'][0]['pred']
+    whole = DEMO.run([CONFIGS['seg'], files[1]['seg'], files[3]['chelsea'], '--out',
+                      str(tmp_path / 'whole.png')])['pred']
+    assert (whole != ref).mean() > 0.01  # the windows change the class map
+    for backend, _ in BACKENDS:
+        assert (results[backend][0]['pred'] == ref).mean() >= 0.999, backend
+
+
+def test_light_classifier_graph_of_a_fixed_size(files, tmp_path):
+    """The light model exports at a fixed size: at the test pipeline's 128x128 the runtime
+    gives PyTorch's top 5; a file exported at another size is refused by name."""
+    root, ckpts, onnx, photos = files
+    config = osp.join(REPO, 'projects/quickstart/configs/uniformer_light_tiny_shapes.py')
+    ckpt, fits, other = (str(tmp_path / name) for name in ('light.pth', 'light.onnx',
+                                                              'light32.onnx'))
+    # PyTorch's default init: after init_weights the token scores have exact ties, which
+    # PyTorch's and ONNX Runtime's sorts break differently (other tokens kept, logits ~0.03
+    # apart; pytorch2onnx.py --verify fails there too)
+    from mmuniformer.apis import build_model_from_config
+    torch.manual_seed(0)
+    torch.save(dict(state_dict=build_model_from_config(config)[0].state_dict()), ckpt)
+    for path, size in ((fits, '128'), (other, '32')):
+        TOOL.main([config, '--checkpoint', ckpt, '--shape', size, '--out', path])
+    args = [config, ckpt, photos['coffee'], '--out', str(tmp_path / 'light.png')]
+    ref = DEMO.run(args)
+    ours = DEMO.run(args + ['--backend', 'onnxruntime', '--onnx', fits])
+    assert ours['topk'] == ref['topk']
+    np.testing.assert_allclose(ours['scores'], ref['scores'], atol=1e-4)
+    with pytest.raises(SystemExit, match=r'light32\.onnx.* takes inputs of \(batch, 3, 32, '
+                       r'32\), got \(1, 3, 128, 128\): it was exported at a fixed size'):
+        DEMO.run(args + ['--backend', 'onnxruntime', '--onnx', other])
+
+
 def test_pose_demo_in_both_runtimes_matches_pytorch(files, tmp_path):
     box = ['150', '40', '330', '300']
     results = _run_all('pose', files, tmp_path, 'astronaut',
