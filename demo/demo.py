@@ -2,7 +2,9 @@
 
     python demo/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu] [--topk 5]
         [--classes FILE] [--score-thr 0.3] [--opacity 0.5] [--bbox X1 Y1 X2 Y2 ...] [--kpt-thr 0.3]
-        [--fps 8] [--cfg-options ...]
+        [--fps 8] [--optimize [--dtype auto]] [--cfg-options ...]
+    python demo/demo.py CONFIG [CHECKPOINT] INPUT --out OUT --backend onnxruntime|openvino
+        --onnx MODEL.onnx [--precision f32|default] [...]
 
 INPUT is an image, a folder of images (OUT is then a folder: one picture per image, named
 after it, ``.png``) or, for video configs, a video (OUT ``.gif`` or ``.mp4``).
@@ -21,12 +23,23 @@ The checkpoint must fit the config's model (an official release is refused with 
 command). Class names: ``--classes`` (one name per line, one per model class), else the
 checkpoint's ``dataset_meta`` (saved by ``mim train`` and ``tools/convert_official.py``), else
 the config dataset's, else ``class i``. Small inputs are enlarged for drawing.
+
+Exported models: ``--backend onnxruntime`` or ``openvino`` with ``--onnx MODEL.onnx`` (the
+config's whole model from ``tools/deployment/pytorch2onnx.py``, checked against the config's
+task) runs the network in that runtime on the CPU
+(:func:`mmuniformer.deployment.use_runtime`) inside the same inferencer: the same
+pre-processing, post-processing and picture as ``--backend pytorch`` (the default).
+``--precision`` (OpenVINO): ``f32`` (default) or ``default``, the plugin's own (bf16 on CPUs
+with bf16 units). CHECKPOINT is then optional: it only gives the class names (its
+``dataset_meta``); without it they come from ``--classes``, else the config's dataset.
+``--optimize`` is for the PyTorch model only.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import mmcv
 import numpy as np
@@ -38,10 +51,12 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
     import mmuniformer  # noqa: F401
 from mmuniformer.apis import build_inferencer, config_task, load_config, read_class_names
+from mmuniformer.deployment import PRECISIONS, RUNTIMES
 from mmuniformer.visualization import (IMAGE_EXTENSIONS, enlarge, put_lines, read_image,
                                        read_video, write_video)
 
 VIDEO_OUTPUTS = ('.gif', '.mp4')
+BACKENDS = ('pytorch', *RUNTIMES)
 
 
 def _topk(topk: Optional[int], num: int) -> int:
@@ -85,10 +100,23 @@ def demo_video(inferencer: Any, path: str, out: str, topk: Optional[int],
                 scores=[float(scores[i]) for i in top], frames=len(frames))
 
 
+@contextlib.contextmanager
+def numpy_seed(seed: int = 0) -> Iterator[None]:
+    """NumPy's global random state seeded inside, restored after: mmdet's visualizer jitters
+    each mask's colour with ``np.random``, so the same detections would draw other pictures."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def demo_det(inferencer: Any, path: str, out: str, score_thr: float) -> Dict[str, Any]:
     big = enlarge(read_image(path))
-    result = inferencer(big, return_vis=True, no_save_vis=True, no_save_pred=True,
-                        pred_score_thr=score_thr, return_datasamples=True)
+    with numpy_seed():  # one picture per prediction
+        result = inferencer(big, return_vis=True, no_save_vis=True, no_save_pred=True,
+                            pred_score_thr=score_thr, return_datasamples=True)
     mmcv.imwrite(result['visualization'][0][..., ::-1], out)  # RGB -> BGR
     inst = result['predictions'][0].pred_instances
     keep = inst.scores >= score_thr
@@ -159,7 +187,9 @@ def _in_range(name: str, value: float, low: float, high: float) -> None:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file (its default_scope picks the task)')
-    parser.add_argument('checkpoint', help='checkpoint of the whole model')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='checkpoint of the whole model (optional with an ONNX --backend: '
+                        'then only its class names are used)')
     parser.add_argument('input', help='image, folder of images, or a video for video configs')
     parser.add_argument('--out', required=True, help='output picture (.png/.jpg; .gif/.mp4 '
                         'for video), or a folder when INPUT is one')
@@ -178,9 +208,42 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='run the model through mmuniformer.apis.optimize (folded, cast)')
     parser.add_argument('--dtype', default='auto', choices=['auto', 'fp32', 'bf16', 'fp16'],
                         help="--optimize's dtype (auto: bf16 where the hardware has bf16 units)")
+    parser.add_argument('--backend', default='pytorch', choices=BACKENDS,
+                        help='what runs the network: PyTorch, or the --onnx file in ONNX '
+                        'Runtime / OpenVINO (CPU)')
+    parser.add_argument('--onnx', help='ONNX file of the whole model (tools/deployment/'
+                        'pytorch2onnx.py), for --backend onnxruntime / openvino')
+    parser.add_argument('--precision', default=None, choices=PRECISIONS,
+                        help="--backend openvino: 'f32' (default) or the plugin's 'default' "
+                        '(bf16 on CPUs with bf16 units)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
     return parser.parse_args(argv)
+
+
+def _check_backend(args: argparse.Namespace) -> None:
+    """``--backend`` / ``--onnx`` / ``--precision`` / ``--optimize`` / CHECKPOINT fit together."""
+    if args.backend == 'pytorch':
+        if args.onnx:
+            raise ValueError(f'--onnx {args.onnx} needs --backend onnxruntime or openvino '
+                             '(the default --backend pytorch runs the checkpoint)')
+        if args.precision:
+            raise ValueError('--precision is for --backend openvino')
+        if args.checkpoint is None:
+            raise ValueError('CHECKPOINT is missing: --backend pytorch runs the checkpoint '
+                             '(only --backend onnxruntime / openvino --onnx FILE runs without '
+                             'one)')
+        return
+    if not args.onnx:
+        raise ValueError(f'--backend {args.backend} runs an exported model: give --onnx '
+                         'MODEL.onnx (tools/deployment/pytorch2onnx.py CONFIG --checkpoint '
+                         'CKPT --out MODEL.onnx)')
+    if args.optimize:
+        raise ValueError(f'--optimize is for --backend pytorch; --backend {args.backend} '
+                         'runs the --onnx graph as exported')
+    if args.precision == 'default' and args.backend != 'openvino':
+        raise ValueError(f"--precision default is OpenVINO's own precision; --backend "
+                         f'{args.backend} runs f32')
 
 
 def _check_args(args: argparse.Namespace, task: str) -> List[str]:
@@ -222,13 +285,17 @@ def run(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     try:
+        _check_backend(args)
         task = config_task(cfg)
         paths = _check_args(args, task)
         classes = read_class_names(args.classes) if args.classes else None
         folder = osp.isdir(args.input)
         os.makedirs(args.out if folder else osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        runtime = dict(onnx=args.onnx, runtime=args.backend, precision=args.precision or 'f32'
+                       ) if args.backend != 'pytorch' else {}
         inferencer = build_inferencer(cfg, args.checkpoint or None, args.device,
-                                      classes=classes, optimize=args.optimize, dtype=args.dtype)
+                                      classes=classes, optimize=args.optimize, dtype=args.dtype,
+                                      **runtime)
         outputs = {}
         for path in paths:
             out = (osp.join(args.out, osp.splitext(osp.basename(path))[0] + '.png') if folder

@@ -155,6 +155,8 @@ class Library:
         logits: the forward giving class logits ``(B, K)`` (classifiers / recognisers).
         export_part: what the ONNX exporter takes by default (``--part auto``): the whole
             model of its task as far as ONNX expresses it (the exporter's ``PART_SPECS``).
+        export_outputs: the outputs of that whole-model graph that
+            :mod:`mmuniformer.deployment.runtime` reads (in this order).
         inferencer: ``fn(cfg, checkpoint, device, **kwargs)`` -> the library's inferencer.
         model_head_prefixes: key prefixes of the heads of our whole models of this library
             (after conversion), to tell another task's checkpoint.
@@ -172,6 +174,7 @@ class Library:
     forwards: Tuple[Forward, ...] = (MODE_TENSOR, EXTRACT_FEAT)
     logits: Optional[ForwardFn] = None
     export_part: str = 'backbone'
+    export_outputs: Tuple[str, ...] = ()
     inferencer: Optional[Callable[..., Any]] = None
     model_head_prefixes: Tuple[str, ...] = ()
     description: str = ''
@@ -199,7 +202,8 @@ LIBRARIES: Tuple[Library, ...] = (
                        ('head_cls.', 'head.score_fc.')),
         dense_checkpoint=False,
         logits=lambda m, x: _first(m(x, mode='tensor')),
-        export_part='classifier', inferencer=_cls_inferencer,
+        export_part='classifier', export_outputs=('logits', ),
+        inferencer=_cls_inferencer,
         model_head_prefixes=('head.fc.', 'head.aux_fc.', 'head.score_fc.'),
         description='an image classifier (mmpretrain)'),
     Library(
@@ -210,7 +214,7 @@ LIBRARIES: Tuple[Library, ...] = (
         head_prefixes=(('head.', 'cls_head.fc_cls.'), ('head_cls.', 'cls_head.score_fc.'),
                        ('cls_head.', 'cls_head.')),
         dense_checkpoint=False, forwards=(CLIP_HEAD, CLIP_FEAT), logits=CLIP_HEAD.fn,
-        export_part='recognizer', inferencer=_video_inferencer,
+        export_part='recognizer', export_outputs=('logits', ), inferencer=_video_inferencer,
         model_head_prefixes=('cls_head.', ), description='a video recognizer (mmaction2)'),
     Library(
         'mmdet', 'mmdet', 'det',
@@ -219,14 +223,15 @@ LIBRARIES: Tuple[Library, ...] = (
         head_prefixes=(('neck.', 'neck.'), ('rpn_head.', 'rpn_head.'),
                        ('roi_head.', 'roi_head.')),
         forwards=(MODE_TENSOR, DET_META, EXTRACT_FEAT), export_part='detector',
-        inferencer=_det_inferencer, model_head_prefixes=('rpn_head.', 'roi_head.'),
+        export_outputs=('dets', 'labels', 'masks'), inferencer=_det_inferencer,
+        model_head_prefixes=('rpn_head.', 'roi_head.'),
         description='a detector (mmdet)'),
     Library(
         'mmseg', 'mmsegmentation', 'seg',
         # semantic_segmentation/ (mmseg 0.x): keyed as in mmseg 1.x
         head_prefixes=(('neck.', 'neck.'), ('decode_head.', 'decode_head.'),
                        ('auxiliary_head.', 'auxiliary_head.')),
-        export_part='segmentor', inferencer=_seg_inferencer,
+        export_part='segmentor', export_outputs=('seg_logits', ), inferencer=_seg_inferencer,
         model_head_prefixes=('decode_head.', 'auxiliary_head.'), description='a segmentor (mmseg)'),
     Library(
         'mmpose', 'mmpose', 'pose',
@@ -237,7 +242,7 @@ LIBRARIES: Tuple[Library, ...] = (
         # the pose backbones (official and mmpose's projects/uniformer) build the LayerNorms
         # of all four stages and feed only stage 4's (``norm4``) to the head
         unused_official_keys=re.compile(r'^backbone\.norm[123]\.'),
-        export_part='pose', inferencer=_pose_inferencer,
+        export_part='pose', export_outputs=('heatmaps', ), inferencer=_pose_inferencer,
         model_head_prefixes=('head.final_layer.', 'head.deconv_layers.', 'keypoint_head.'),
         description='a pose estimator (mmpose)'),
 )

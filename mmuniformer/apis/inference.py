@@ -12,6 +12,7 @@ draws array inputs in their true colours (:class:`~mmuniformer.libraries.BGRArra
 import copy
 import importlib
 import os.path as osp
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -229,8 +230,11 @@ def _apply_dataset_meta(inferencer: Any, task: str, meta: dict) -> None:
 def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
                      device: str = 'cpu', cfg_options: Optional[dict] = None,
                      classes: Optional[Sequence[str]] = None, optimize: bool = False,
-                     dtype: str = 'auto', **kwargs: Any) -> Any:
-    """The config's library inferencer with ``checkpoint`` loaded, checked and named.
+                     dtype: str = 'auto', onnx: Optional[str] = None,
+                     runtime: str = 'onnxruntime', precision: str = 'f32',
+                     threads: Optional[int] = None, **kwargs: Any) -> Any:
+    """The config's library inferencer with ``checkpoint`` loaded, checked and named; with
+    ``onnx``, its network runs as that exported graph in ``runtime``.
 
     The checkpoint file is read weights-only and must fit the model (else a ``ValueError``
     says what the file is and how to convert it: :func:`check_checkpoint`). Class names:
@@ -248,6 +252,13 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
         optimize: run the inferencer's model through :func:`mmuniformer.apis.optimize`
             (folds once, backbone weights in ``dtype``; outputs within its precision).
         dtype: ``optimize``'s dtype: ``'auto'``, ``'fp32'``, ``'bf16'`` or ``'fp16'``.
+        onnx: an ONNX file of the config's whole model (``tools/deployment/pytorch2onnx.py``)
+            that replaces the PyTorch network (:func:`mmuniformer.deployment.use_runtime`;
+            checked before the inferencer is built); the checkpoint then only gives the
+            class names (``dataset_meta``) and may be None.
+        runtime: ``'onnxruntime'`` or ``'openvino'`` (CPU), for ``onnx``.
+        precision: OpenVINO's ``'f32'`` or ``'default'`` (its plugin's own), for ``onnx``.
+        threads: the runtime's CPU threads (None: its default, all cores).
         **kwargs: passed to the inferencer (e.g. ``det_model`` for pose: default
             ``'whole_image'``, a box per image unless ``bboxes`` are given per call).
 
@@ -255,6 +266,9 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
         ``ImageClassificationInferencer`` (cls), ``ActionRecogInferencer`` (video),
         ``DetInferencer`` (det), ``MMSegInferencer`` (seg) or ``MMPoseInferencer`` (pose).
     """
+    if optimize and onnx:
+        raise ValueError('optimize is for the PyTorch model; an ONNX graph (onnx) runs in '
+                         'its runtime: give one of them')
     if optimize:
         from .optimize import optimize as optimize_model
         inferencer = build_inferencer(config, checkpoint, device, cfg_options, classes,
@@ -267,6 +281,9 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
     task = lib.task
     model = build_model(cfg)
     meta = check_checkpoint(cfg, checkpoint, model) if checkpoint else {}
+    if onnx:
+        from ..deployment import check_onnx
+        check_onnx(onnx, lib, model)  # before the (slower) inferencer build
     if classes is not None:
         check_class_names(classes, model, 'classes')
         dataset_meta: dict = {'classes': tuple(classes)}
@@ -281,7 +298,17 @@ def build_inferencer(config: Union[str, Config], checkpoint: Optional[str],
     else:
         dataset_meta = {}
     del model
-    inferencer = lib.inferencer(cfg, checkpoint, device, **kwargs)
+    with warnings.catch_warnings():
+        if onnx:  # the runtime replaces the weights: no 'randomly initialized model' warning
+            warnings.filterwarnings('ignore', r'(?i).*(checkpoint|weights).*', UserWarning)
+        inferencer = lib.inferencer(cfg, checkpoint, device, **kwargs)
     if dataset_meta.get('classes'):
         _apply_dataset_meta(inferencer, task, dataset_meta)
+    if onnx:
+        from ..deployment import use_runtime
+        # MMPoseInferencer holds its pose model in a Pose2DInferencer
+        graph = use_runtime(getattr(inferencer, 'inferencer', inferencer).model, onnx, runtime,
+                            precision, threads)
+        print_log(f'the network runs as {onnx} in {runtime} ({graph.precision}); the PyTorch '
+                  'weights are not used', logger='current')
     return inferencer

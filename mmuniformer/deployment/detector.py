@@ -8,18 +8,19 @@ batched tensor code whose two kernels are ONNX operators: ``NonMaxSuppression`` 
 every image x class, as ONNX defines it) and ``RoiAlign`` (torchvision's ``roi_align``, aligned
 = ONNX's ``half_pixel``). Shapes stay dynamic in batch, height and width.
 
-Outputs for an input ``(B, 3, H, W)`` (normalised, padded pixels):
+Inputs: ``input (B, 3, H, W)`` (normalised pixels, padded to the batch's size) and
+``image_sizes (B, 2)`` (int64 height and width of each image before padding, mmdet's
+``img_shape``: boxes are clipped to it). Outputs:
 
-* ``dets (B, D, 5)``: ``x1, y1, x2, y2, score`` in input pixels, clipped to ``(W, H)``, score
+* ``dets (B, D, 5)``: ``x1, y1, x2, y2, score`` in input pixels, clipped to the image, score
   descending; ``D`` = the config's ``test_cfg.rcnn.max_per_img`` (fewer only when there are
   fewer class x proposal pairs); rows past the detections are padding with score 0;
 * ``labels (B, D)`` int64;
 * ``masks (B, D, M, M)``: the mask head's probability (sigmoid) of each detection's class
   inside its box (Mask R-CNN: ``M`` = 28), not pasted into the image.
 
-Differences from mmdet that remain by construction: boxes are clipped to the input tensor
-(mmdet clips to the image before padding, ``img_shape``), and equal scores may be ordered
-differently by the two NMS implementations.
+What may differ from mmdet: equal scores may be ordered differently by the two NMS
+implementations.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -77,10 +78,11 @@ def _gather_rows(x: Tensor, index: Tensor) -> Tensor:
     return x.gather(1, idx)
 
 
-def _clip(boxes: Tensor, height: Tensor, width: Tensor) -> Tensor:
-    """Boxes ``(..., 4)`` clipped to ``[0, width] x [0, height]`` (graph sizes)."""
-    limit = torch.stack([width, height, width, height]).to(boxes.dtype)
-    return torch.minimum(boxes.clamp(min=0), limit)
+def _clip(boxes: Tensor, limits: Tensor) -> Tensor:
+    """Boxes ``(B, ..., 4)`` clipped to each image's ``[0, W] x [0, H]``, ``limits (B, 4)``
+    holding ``W, H, W, H``."""
+    limits = limits.reshape(limits.shape[0], *([1] * (boxes.dim() - 2)), 4).to(boxes.dtype)
+    return torch.minimum(boxes.clamp(min=0), limits)
 
 
 def _decode(coder: Any, rois: Tensor, deltas: Tensor) -> Tensor:
@@ -126,8 +128,7 @@ class DetectorGraph(nn.Module):
         shifts = torch.stack([xx, yy, xx, yy], -1).reshape(-1, 1, 4)
         return (shifts + base[None]).reshape(-1, 4)
 
-    def _proposals(self, feats: Sequence[Tensor], height: Tensor, width: Tensor
-                   ) -> Tuple[Tensor, Tensor]:
+    def _proposals(self, feats: Sequence[Tensor], limits: Tensor) -> Tuple[Tensor, Tensor]:
         """RPN proposals ``(B, P, 4)`` and their scores ``(B, P)`` (``< 0``: padding), as
         mmdet's ``RPNHead.predict_by_feat``: top ``nms_pre`` per level, decode, clip, drop
         empty boxes, NMS per level (boxes offset by level), top ``max_per_img``."""
@@ -144,7 +145,7 @@ class DetectorGraph(nn.Module):
                 score, keep = _topk(score, cfg.nms_pre)
                 delta, anchors = _gather_rows(delta, keep), _gather_rows(anchors, keep)
             decoded = _decode(head.bbox_coder, anchors.reshape(-1, 4), delta.reshape(-1, 4))
-            boxes.append(_clip(decoded.reshape(batch, -1, 4), height, width))
+            boxes.append(_clip(decoded.reshape(batch, -1, 4), limits))
             scores.append(score)
             levels.append(torch.full_like(score, level))
         boxes, scores, levels = torch.cat(boxes, 1), torch.cat(scores, 1), torch.cat(levels, 1)
@@ -182,18 +183,18 @@ class DetectorGraph(nn.Module):
         index = index[:, None, None].expand(-1, boxes.shape[1], 1)
         return torch.cat([index, boxes], -1).reshape(-1, 5)
 
-    def _decode_boxes(self, bbox_head: nn.Module, boxes: Tensor, deltas: Tensor, height: Tensor,
-                width: Tensor) -> Tensor:
+    def _decode_boxes(self, bbox_head: nn.Module, boxes: Tensor, deltas: Tensor,
+                      limits: Tensor) -> Tensor:
         """Boxes ``(B, P, 4)`` moved by a box head's ``deltas (B * P, 4 or 4 * C)``:
         ``(B, P, 1 or C, 4)``, clipped."""
         batch, num = boxes.shape[:2]
         per_class = deltas.shape[-1] // 4
         rois = boxes.reshape(-1, 1, 4).expand(-1, per_class, -1).reshape(-1, 4)
         decoded = _decode(bbox_head.bbox_coder, rois, deltas.reshape(-1, 4))
-        return _clip(decoded.reshape(batch, num, per_class, 4), height, width)
+        return _clip(decoded.reshape(batch, num, per_class, 4), limits)
 
-    def _stages(self, feats: Sequence[Tensor], proposals: Tensor, height: Tensor,
-                width: Tensor) -> Tuple[Tensor, Tensor]:
+    def _stages(self, feats: Sequence[Tensor], proposals: Tensor, limits: Tensor
+                ) -> Tuple[Tensor, Tensor]:
         """Box head(s) on the proposals: class scores ``(B, P, K + 1)`` (softmax; cascade:
         of the stages' mean logits) and boxes ``(B, P, 1 or K, 4)`` of the last stage."""
         roi_head = self.detector.roi_head
@@ -207,7 +208,7 @@ class DetectorGraph(nn.Module):
             rois = self._rois(boxes)
             cls_score, bbox_pred = head(self._roi_features(extractor, feats, rois))
             logits.append(cls_score)
-            decoded = self._decode_boxes(head, boxes, bbox_pred, height, width)
+            decoded = self._decode_boxes(head, boxes, bbox_pred, limits)
             if stage < len(heads) - 1:  # mmdet's regress_by_class: the best class's box
                 if decoded.shape[2] > 1:
                     label = cls_score[:, :-1].argmax(1).reshape(batch, num, 1, 1)
@@ -257,17 +258,26 @@ class DetectorGraph(nn.Module):
         probs = torch.stack(probs).mean(0)
         return probs.reshape(*dets.shape[:2], *probs.shape[1:])
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+    def forward(self, x: Tensor, image_sizes: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         """``x (B, 3, H, W)`` -> ``dets (B, D, 5)``, ``labels (B, D)`` and, with a mask head,
-        ``masks (B, D, M, M)``."""
-        height, width = torch.tensor(x.shape[-2]), torch.tensor(x.shape[-1])
+        ``masks (B, D, M, M)``. ``image_sizes (B, 2)``: each image's height and width before
+        padding, mmdet's ``img_shape``, to which its boxes are clipped (default: ``(H, W)``)."""
+        if image_sizes is None:
+            image_sizes = full_sizes(x)
+        limits = image_sizes.flip(1).repeat(1, 2)  # (B, 4): W, H, W, H
         feats = self.detector.extract_feat(x)
-        proposals, proposal_scores = self._proposals(feats, height, width)
-        scores, boxes = self._stages(feats, proposals, height, width)
+        proposals, proposal_scores = self._proposals(feats, limits)
+        scores, boxes = self._stages(feats, proposals, limits)
         dets, labels = self._nms(scores, boxes, proposal_scores >= 0)
         if not getattr(self.detector.roi_head, 'with_mask', False):
             return dets, labels
         return dets, labels, self._masks(feats, dets, labels)
+
+
+def full_sizes(x: Tensor) -> Tensor:
+    """``(B, 2)`` int64 ``(H, W)`` of ``x (B, C, H, W)`` for every image (nothing padded)."""
+    size = torch.stack([torch.tensor(x.shape[-2]), torch.tensor(x.shape[-1])])
+    return size[None].expand(x.shape[0], 2).to(torch.long)
 
 
 def check_detector(detector: nn.Module) -> None:
@@ -290,36 +300,39 @@ def check_detector(detector: nn.Module) -> None:
             raise ValueError(f'{name}: the box heads must score with a softmax')
 
 
-def detector_outputs(detector: nn.Module) -> List[str]:
-    """The graph's output names for ``detector``."""
-    names = ['dets', 'labels']
-    return names + ['masks'] if getattr(detector.roi_head, 'with_mask', False) else names
-
-
-def mmdet_predictions(detector: nn.Module, x: Tensor) -> List[Any]:
-    """mmdet's own ``predict`` on the normalised batch ``x (B, 3, H, W)`` taken as unpadded
-    images of its size, not rescaled: one ``InstanceData`` per image (``bboxes, scores,
-    labels`` and ``masks (n, H, W)`` bool), the reference of :class:`DetectorGraph`."""
+def mmdet_predictions(detector: nn.Module, x: Tensor,
+                      image_sizes: Optional[Sequence[Sequence[int]]] = None) -> List[Any]:
+    """mmdet's own ``predict`` on the normalised batch ``x (B, 3, H, W)``, each image of its
+    ``image_sizes`` (height, width; default ``(H, W)``) padded to ``(H, W)``, not rescaled:
+    one ``InstanceData`` per image (``bboxes, scores, labels`` and ``masks (n, h, w)`` bool),
+    the reference of :class:`DetectorGraph`."""
     from mmdet.structures import DetDataSample
-    size = tuple(x.shape[-2:])
-    meta = dict(img_shape=size, ori_shape=size, pad_shape=size, batch_input_shape=size,
-                scale_factor=(1., 1.))
-    samples = [DetDataSample(metainfo=meta) for _ in range(x.shape[0])]
+    pad = tuple(x.shape[-2:])
+    samples = []
+    for size in image_sizes if image_sizes is not None else [pad] * x.shape[0]:
+        size = tuple(int(s) for s in size)
+        samples.append(DetDataSample(metainfo=dict(
+            img_shape=size, ori_shape=size, pad_shape=pad, batch_input_shape=pad,
+            scale_factor=(1., 1.))))
     with torch.no_grad():
         return [s.pred_instances for s in detector.predict(x, samples, rescale=False)]
 
 
 def paste_masks(masks: Tensor, boxes: Tensor, height: int, width: int,
                 threshold: float = 0.5) -> Tensor:
-    """mmdet's pasting of ``(n, M, M)`` box-local mask probabilities into ``(n, H, W)`` bool
-    masks (``>= threshold``), one box at a time as mmdet does on the CPU (``skip_empty``: only
-    the box's pixels are sampled; an empty box pastes nothing)."""
+    """mmdet's pasting of ``(n, M, M)`` box-local mask probabilities into ``(n, H, W)`` masks,
+    one box at a time as mmdet does on the CPU (``skip_empty``: only the box's pixels are
+    sampled; an empty box pastes nothing): bool ``>= threshold``, or, for a negative
+    ``threshold``, uint8 probabilities ``x 255`` (mmdet's ``mask_thr_binary < 0``)."""
     from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
-    pasted = masks.new_zeros((len(masks), height, width), dtype=torch.bool)
+    binary = threshold >= 0
+    pasted = masks.new_zeros((len(masks), height, width),
+                             dtype=torch.bool if binary else torch.uint8)
     for i in range(len(masks)):
         chunk, where = _do_paste_mask(masks[i:i + 1, None], boxes[i:i + 1], height, width,
                                       skip_empty=True)
-        pasted[(slice(i, i + 1), ) + where] = chunk >= threshold
+        pasted[(slice(i, i + 1), ) + where] = (
+            chunk >= threshold if binary else (chunk * 255).to(torch.uint8))
     return pasted
 
 

@@ -17,6 +17,7 @@ from mmuniformer.deployment import (DetectorGraph, check_detector, compare_detec
 from mmuniformer.models.backbones.uniformer_light import rank_order
 
 from tests.conftest import REPO, load_module
+from tests.harness import spread_detector_heads
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('openvino')
@@ -156,18 +157,6 @@ SHALLOW_S = {'model.backbone.arch': dict(_delete_=True, depths=(1, 1, 1, 1),
              'model.backbone.init_cfg': None}
 
 
-def _separated(model, seed=1):
-    """Redraw the RPN and RoI heads' weights at unit gain: scores then spread over (0, 1)
-    instead of the near-ties of the initial heads (std 0.01), so that every detection of
-    mmdet has a clear rank."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.startswith(('rpn_head.', 'roi_head.')) and p.dim() > 1:
-                p.copy_(torch.randn(p.shape, generator=g) * 2 / p[0].numel() ** .5)
-    return model
-
-
 def _assert_same_detections(out, refs):
     """Graph outputs equal mmdet's predictions exactly, image by image (masks pasted)."""
     for b, ref in enumerate(refs):
@@ -192,37 +181,45 @@ DETECTORS = {'mask_rcnn': (DET_QS, {'model.backbone.init_cfg': None}),
 @pytest.mark.parametrize('detector', list(DETECTORS))
 def test_detector_graph_equals_mmdet_predict(detector):
     """In PyTorch, the traceable detector (anchors, top-k, batched NMS, RoIAlign on every
-    level, class-wise NMS as one batch) gives mmdet's own ``predict`` to the bit."""
+    level, class-wise NMS as one batch) gives mmdet's own ``predict`` to the bit, for a batch
+    of whole images and for one of padded images (boxes clipped to each image's size)."""
     model, _ = _build(*DETECTORS[detector])
-    _separated(model)
+    spread_detector_heads(model)
     x = torch.randn(2, 3, 96, 128, generator=torch.Generator().manual_seed(3))
-    with torch.no_grad():
-        out = DetectorGraph(model)(x)
-    refs = mmdet_predictions(model, x)
-    per = model.roi_head.test_cfg.max_per_img
-    shapes = [(2, per, 5), (2, per)] + ([(2, per, 28, 28)] if detector != 'faster_rcnn' else [])
-    assert [tuple(o.shape) for o in out] == shapes
-    _assert_same_detections(out, refs)
+    for sizes in (None, [(96, 128), (70, 101)]):
+        with torch.no_grad():
+            out = DetectorGraph(model)(x, None if sizes is None else torch.tensor(sizes))
+        refs = mmdet_predictions(model, x, sizes)
+        per = model.roi_head.test_cfg.max_per_img
+        shapes = [(2, per, 5), (2, per)] + ([(2, per, 28, 28)] if len(out) > 2 else [])
+        assert [tuple(o.shape) for o in out] == shapes and len(out) == 2 + (
+            detector != 'faster_rcnn')
+        _assert_same_detections(out, refs)
+        if sizes:  # the second image's boxes end inside its 101 x 70 pixels
+            assert out[0][1, :, 2].max() <= 101 and out[0][1, :, 3].max() <= 70
 
 
 def test_detector_exports_whole_mask_rcnn(tmp_path):
     """Mask R-CNN as one graph (dynamic batch, height, width): in ONNX Runtime and OpenVINO
     (f32) every mmdet detection is matched (label, IoU >= 0.9), boxes and scores within ATOL,
-    pasted masks agree on >= 99.9% of pixels, at two sizes."""
+    pasted masks agree on >= 99.9% of pixels, at two sizes, the second batch padded (each
+    image's own size in ``image_sizes``)."""
     model, scope = _build(DET_QS, {'model.backbone.init_cfg': None})
     part = TOOL.resolve_part('auto', scope)
     out = str(tmp_path / 'det.onnx')
-    names = TOOL.export_onnx(_separated(model), TOOL.export_fn(part, scope, model),
-                             torch.zeros(2, 3, 96, 128), out, names=TOOL.PART_SPECS[part].outputs)
+    names = TOOL.export_onnx(spread_detector_heads(model), TOOL.export_fn(part, scope, model),
+                             torch.zeros(2, 3, 96, 128), out, names=TOOL.PART_SPECS[part].outputs,
+                             image_sizes=True)
     assert part == 'detector' and names == ['dets', 'labels', 'masks']
     g = torch.Generator().manual_seed(2)
     inputs = [torch.randn(2, 3, 96, 128, generator=g), torch.randn(3, 3, 128, 192, generator=g)]
-    refs = [mmdet_predictions(model, x) for x in inputs]
+    sizes = [None, np.array([(128, 192), (100, 150), (64, 190)])]
+    refs = [mmdet_predictions(model, x, s) for x, s in zip(inputs, sizes)]
     for runtime, precision in (('onnxruntime', 'f32'), ('openvino', 'f32'),
                                ('openvino', 'default')):
         run, used = TOOL.make_runner(out, runtime, precision)
-        for x, ref in zip(inputs, refs):
-            outputs = run(x.numpy())
+        for x, s, ref in zip(inputs, sizes, refs):
+            outputs = run(x.numpy(), s)
             assert [o.shape for o in outputs] == [(len(x), 20, 5), (len(x), 20),
                                                   (len(x), 20, 28, 28)]
             found = compare_detections(outputs, ref)

@@ -68,8 +68,8 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
     import mmuniformer  # noqa: F401
 from mmuniformer.apis import input_shape_from_config
-from mmuniformer.deployment import (DetectorGraph, check_detector, compare_detections,
-                                   mmdet_predictions)
+from mmuniformer.deployment import (RUNTIMES, DetectorGraph, check_detector, compare_detections,
+                                   full_sizes, make_runner, mmdet_predictions)
 from mmuniformer.libraries import BACKBONE, BY_SCOPE, LIBRARIES, flatten_tensors
 from mmuniformer.models.layers import fused_kernels
 from mmuniformer.visualization import load_model
@@ -79,7 +79,6 @@ DEFAULT_FRAMES = 8
 #: the second --verify input: this many more rows / columns, frames fewer (video)
 VERIFY_GROW = (32, 64)
 VERIFY_FEWER_FRAMES = 4
-RUNTIMES = ('onnxruntime', 'openvino')
 ForwardFn = Callable[[nn.Module, torch.Tensor], Any]
 
 
@@ -95,10 +94,12 @@ def _pose(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
-def _detector(model: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+def _detector(model: nn.Module, x: torch.Tensor, image_sizes: Optional[torch.Tensor] = None
+              ) -> Tuple[torch.Tensor, ...]:
     """The whole two-stage detector: ``dets (B, D, 5)``, ``labels (B, D)``, ``masks (B, D, M, M)``
+    of ``x`` and each image's unpadded ``image_sizes (B, 2)``
     (:class:`mmuniformer.deployment.DetectorGraph`)."""
-    return DetectorGraph(model)(x)
+    return DetectorGraph(model)(x, image_sizes)
 
 
 @dataclass(frozen=True)
@@ -106,22 +107,26 @@ class Part:
     """One exportable part: ``fn(model, x)`` (None: the class logits of the library whose
     :attr:`~mmuniformer.libraries.Library.export_part` it is), the model attribute it
     needs, its output names (see :func:`output_names`), which axis of its first output
-    holds the classes (-1: argmax over each heatmap's pixels; None: no argmax to compare)
-    and the name of the argmax output."""
+    holds the classes (-1: argmax over each heatmap's pixels; None: no argmax to compare),
+    the name of the argmax output and whether ``fn`` also takes each image's unpadded size
+    (a second graph input ``image_sizes (B, 2)``)."""
     fn: Optional[ForwardFn]
     needs: str
     outputs: Tuple[str, ...]
     class_axis: Optional[int] = 1
     labels: str = 'labels'
+    image_sizes: bool = False
 
 
 #: part name (:attr:`mmuniformer.libraries.Library.export_part`) -> how it is exported
+_OUTPUTS = {lib.export_part: lib.export_outputs for lib in LIBRARIES}  # what the runtimes read
 PART_SPECS: Dict[str, Part] = {
-    'classifier': Part(None, 'head', ('logits', )),
-    'recognizer': Part(None, 'cls_head', ('logits', )),
-    'segmentor': Part(_segmentor, 'decode_head', ('seg_logits', ), labels='class_map'),
-    'pose': Part(_pose, 'head', ('heatmaps', ), class_axis=-1),
-    'detector': Part(_detector, 'roi_head', ('dets', 'labels', 'masks'), class_axis=None),
+    'classifier': Part(None, 'head', _OUTPUTS['classifier']),
+    'recognizer': Part(None, 'cls_head', _OUTPUTS['recognizer']),
+    'segmentor': Part(_segmentor, 'decode_head', _OUTPUTS['segmentor'], labels='class_map'),
+    'pose': Part(_pose, 'head', _OUTPUTS['pose'], class_axis=-1),
+    'detector': Part(_detector, 'roi_head', _OUTPUTS['detector'], class_axis=None,
+                     image_sizes=True),
     'backbone': Part(BACKBONE.fn, 'backbone', ('output', ), class_axis=None),
 }
 PARTS = ('auto', *PART_SPECS)
@@ -129,8 +134,9 @@ assert all(lib.export_part in PART_SPECS for lib in LIBRARIES)
 
 
 class ExportWrapper(nn.Module):
-    """``forward(x)`` = ``fn(model, x)`` as a tuple of tensors (what the exporter needs),
-    with the softmax (``scores``) and / or the argmax over ``class_axis`` appended."""
+    """``forward(x, *extra)`` = ``fn(model, x, *extra)`` as a tuple of tensors (what the
+    exporter needs), with the softmax (``scores``) and / or the argmax over ``class_axis``
+    appended."""
 
     def __init__(self, model: nn.Module, fn: ForwardFn, scores: bool = False,
                  argmax: bool = False, class_axis: Optional[int] = 1) -> None:
@@ -139,8 +145,8 @@ class ExportWrapper(nn.Module):
         self._fn = fn
         self.scores, self.argmax, self.class_axis = scores, argmax, class_axis
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        out = flatten_tensors(self._fn(self.model, x))
+    def forward(self, x: torch.Tensor, *extra: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        out = flatten_tensors(self._fn(self.model, x, *extra))
         if self.scores:
             out = (out[0].softmax(1), *out[1:])
         if self.argmax:
@@ -324,25 +330,29 @@ def output_names(names: Sequence[str], n_out: int, scores: bool = False) -> List
 def export_onnx(model: nn.Module, fn: ForwardFn, example: torch.Tensor, out: str,
                 opset: int = 17, names: Sequence[str] = ('output', ), scores: bool = False,
                 argmax: bool = False, class_axis: Optional[int] = 1,
-                labels: str = 'labels') -> List[str]:
+                labels: str = 'labels', image_sizes: bool = False) -> List[str]:
     """Export ``fn(model, x)`` to ``out`` with a dynamic batch, height, width (and frames for
     ``(B, C, T, H, W)`` inputs); returns the output names.
 
     ``example``: ``(B, C, ...)``; use B >= 2 so that no size-1 batch gets folded away.
-    ``names``: the output names (see :func:`output_names`).
+    ``names``: the output names (see :func:`output_names`). ``image_sizes``: ``fn`` takes a
+    second input, each image's unpadded ``(height, width)``, graph input ``image_sizes
+    (B, 2)`` int64.
     """
     wrapper = ExportWrapper(model, fn, scores, argmax, class_axis).eval()
+    args = (example, full_sizes(example)) if image_sizes else (example, )
+    input_names = ['input', 'image_sizes'][:len(args)]
     with torch.no_grad(), fused_kernels(model, False, 'attention'), \
             _export_symbolics(opset), _traceable_sizes(model):
-        n_out = len(wrapper(example)) - int(argmax)
+        n_out = len(wrapper(*args)) - int(argmax)
         names = output_names(names, n_out, scores) + ([labels] if argmax else [])
         in_axes = {0: 'batch', example.dim() - 2: 'height', example.dim() - 1: 'width'}
         if example.dim() == 5:
             in_axes[2] = 'frames'
         axes: Dict[str, Dict[int, str]] = {'input': in_axes}
-        for name in names:
+        for name in names + input_names[1:]:
             axes[name] = {0: 'batch'}
-        torch.onnx.export(wrapper, (example, ), out, input_names=['input'], output_names=names,
+        torch.onnx.export(wrapper, args, out, input_names=input_names, output_names=names,
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True,
                           dynamo=False)
     return names
@@ -360,34 +370,6 @@ def torch_outputs(model: nn.Module, fn: ForwardFn, x: torch.Tensor, scores: bool
 def onnx_outputs(path: str, x: np.ndarray) -> List[np.ndarray]:
     """Outputs of the ONNX file ``path`` on ``x`` with onnxruntime's CPU provider."""
     return make_runner(path, 'onnxruntime')[0](x)
-
-
-def make_runner(path: str, runtime: str, precision: str = 'f32', threads: int = 1
-                ) -> Tuple[Callable[[np.ndarray], List[np.ndarray]], str]:
-    """``(run(x) -> outputs, precision used)`` of the ONNX file ``path`` on the CPU:
-    ``runtime`` 'onnxruntime' (fp32) or 'openvino' (``precision`` 'f32', or 'default' for
-    the plugin's own ``INFERENCE_PRECISION_HINT``), on ``threads`` threads."""
-    if runtime == 'onnxruntime':
-        import onnxruntime as ort
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-        return (lambda x: session.run(None, {'input': x.astype(np.float32)})), 'f32'
-    if runtime == 'openvino':
-        import openvino as ov
-        config: Dict[str, Any] = {'INFERENCE_NUM_THREADS': threads}
-        if precision == 'f32':
-            config['INFERENCE_PRECISION_HINT'] = 'f32'
-        compiled = ov.Core().compile_model(path, 'CPU', config)
-        used = str(compiled.get_property('INFERENCE_PRECISION_HINT'))
-        request = compiled.create_infer_request()
-
-        def run(x: np.ndarray) -> List[np.ndarray]:
-            result = request.infer({'input': x.astype(np.float32)})
-            return [np.asarray(result[out]) for out in compiled.outputs]
-        return run, {'<Type: \'float32\'>': 'f32', '<Type: \'bfloat16\'>': 'bf16',
-                     '<Type: \'float16\'>': 'f16'}.get(used, used)
-    raise ValueError(f'unknown runtime {runtime!r}; choose one of {RUNTIMES}')
 
 
 def max_abs_diff(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
@@ -529,6 +511,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     example = torch.randn(args.batch, 3, *size, generator=gen)
     heads = dict(scores=args.scores, argmax=args.argmax, class_axis=spec.class_axis)
     names = export_onnx(model, fn, example, out, args.opset, spec.outputs,
+                        image_sizes=spec.image_sizes,
                         labels=spec.labels, **heads)
     dims = 'batch, 3, ' + ('frames, ' if video else '') + 'height, width'
     logger.info(f'exported {part} of {args.config} ({scope}) to {out}, opset {args.opset}')
