@@ -72,7 +72,11 @@ def test_cls_demo_draws_top5_of_the_classifier(files):
     assert picture.shape[1:] == (384, 3) and picture.shape[0] > 256
     np.testing.assert_array_equal(picture[-256:], big)
     assert len(summary['topk']) == 5 and len(set(summary['topk'])) == 5
-    assert summary['labels'] == [f'class {i}' for i in summary['topk']]  # no names in ckpt
+    # the checkpoint's names (the config dataset's, where the quick start made its data), else
+    # class i
+    meta = torch.load(ckpt, weights_only=True).get('meta', {}).get('dataset_meta') or {}
+    names = meta.get('classes') or [f'class {i}' for i in range(8)]
+    assert summary['labels'] == [names[i] for i in summary['topk']]
     # reference: mmpretrain's get_model, and the model's own test_step on the image as its
     # test pipeline gives it (LoadImageFromFile + PackInputs: the BGR pixels, CHW)
     model = get_model(CONFIGS['cls'], pretrained=ckpt, device='cpu')
