@@ -515,7 +515,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         labels=spec.labels, **heads)
     dims = 'batch, 3, ' + ('frames, ' if video else '') + 'height, width'
     logger.info(f'exported {part} of {args.config} ({scope}) to {out}, opset {args.opset}')
-    print(f'{out}: {part}, input ({dims}) exported at {(args.batch, 3, *size)}, '
+    sizes_input = ', image_sizes (batch, 2)' if spec.image_sizes else ''
+    print(f'{out}: {part}, input ({dims}){sizes_input} exported at {(args.batch, 3, *size)}, '
           f'outputs {names}')
     if part == 'detector':
         print('left to the caller: the boxes divided by the resize scale of the photo, and '
