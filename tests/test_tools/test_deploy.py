@@ -14,6 +14,7 @@ import torch
 from mmuniformer.apis import build_model_from_config
 from mmuniformer.deployment import (DetectorGraph, check_detector, compare_detections,
                                    mmdet_predictions, paste_masks)
+from mmuniformer.hardware import cpu_flags, cpu_has_bf16_units
 from mmuniformer.models.backbones.uniformer_light import rank_order
 
 from tests.conftest import REPO, load_module
@@ -321,6 +322,35 @@ def test_cli_detector_verifies_and_says_when_nothing_was_compared(tmp_path, caps
     assert TOOL.main(args + ['--cfg-options', 'model.test_cfg.rcnn.score_thr=0.999']) == 1
     assert 'not verified: PyTorch finds no detection scored above 0.999' in \
         capsys.readouterr().out
+
+
+def test_benchmark_prints_a_row_per_runner_and_thread_count(tmp_path, capsys):
+    """``--benchmark``: one markdown row per runner (eager, optimize fp32 / auto, ORT, OpenVINO
+    f32 / default) and thread count (1 and 'all' = the thread count at start, here 2), with
+    positive wall and CPU milliseconds; the thread count is restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert TOOL.main([CLS_QS, '--shape', '32', '--out', str(tmp_path / 'cls.onnx'),
+                          '--benchmark', '1', '--threads', '1', 'all']) == 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    rows = [[c.strip() for c in line.strip('|').split('|')] for line in printed.splitlines()
+            if line.startswith('| ') and not line.startswith('| runner')]
+    auto = 'bf16' if cpu_has_bf16_units(cpu_flags()) else 'fp32'
+    runners = [('pytorch eager', 'fp32'), ('optimize', 'fp32'), ('optimize auto', auto),
+               ('onnxruntime', 'f32'), ('openvino', 'f32')]
+    got = {(r[0], r[1], int(r[2])) for r in rows}
+    assert len(rows) == 12 and len(got) >= 11  # OpenVINO's default may be f32 too
+    assert {(n, p, t) for n, p in runners for t in (1, 2)} <= got
+    assert sum(r[0] == 'openvino' for r in rows) == 4
+    assert all(float(r[3]) > 0 and float(r[4]) > 0 for r in rows)
+    assert TOOL.thread_counts(['1', 'all', '1'], 4) == [1, 4]
+    assert TOOL.thread_counts(['all'], 1) == [1]
+    with pytest.raises(ValueError, match="--threads takes '1' and / or 'all', got '3'"):
+        TOOL.thread_counts(['3'], 4)
 
 
 def test_output_names():

@@ -5,7 +5,7 @@ frames) and check it against PyTorch in ONNX Runtime and OpenVINO.
         [--part auto|classifier|recognizer|segmentor|pose|detector|backbone]
         [--shape S | H W | T H W] [--verify-shape S | H W | T H W] [--batch 2]
         [--scores] [--argmax] [--opset 17] [--verify] [--runtimes onnxruntime openvino]
-        [--benchmark N] [--cfg-options KEY=VALUE ...]
+        [--benchmark N] [--threads 1 all] [--cfg-options KEY=VALUE ...]
 
 What is exported (``--part auto``: the whole model of the config's task,
 :attr:`mmuniformer.libraries.Library.export_part`); input ``input``, normalised pixels
@@ -45,10 +45,14 @@ pixels). fp32 runs
 (onnxruntime, OpenVINO with ``INFERENCE_PRECISION_HINT=f32``) must stay within ``--atol``
 times ``max(1, max |output|)`` and agree on >= ``--min-agreement`` (99.9%) of the items, else
 exit status 1; OpenVINO in its default precision (bf16 on CPUs with AVX512_BF16 or AMX) is
-reported only. ``--benchmark N`` times N runs of each on one thread (CPU time per batch).
+reported only. ``--benchmark N`` times N runs per batch of PyTorch eager fp32,
+:func:`mmuniformer.apis.optimize` (fp32 and ``dtype='auto'``) and each runtime on one thread
+and / or all (``--threads 1 all``; all = torch's thread count at start, ``os.cpu_count()``
+unless ``OMP_NUM_THREADS`` says otherwise), wall and CPU time, as a markdown table.
 """
 import argparse
 import contextlib
+import copy
 import os.path as osp
 import sys
 import time
@@ -437,13 +441,69 @@ def compare(ours: Sequence[np.ndarray], ref: Sequence[np.ndarray], runtime: str,
                  agree, exact)
 
 
-def cpu_time_per_run(run: Callable[[], Any], n: int) -> float:
-    """CPU seconds (this process) per call of ``run`` over ``n`` calls after one warm-up."""
+def time_per_run(run: Callable[[], Any], n: int) -> Tuple[float, float]:
+    """``(CPU seconds, wall seconds)`` per call of ``run`` over ``n`` calls after one warm-up;
+    CPU time is this process's, summed over its threads."""
     run()
-    start = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(n):
         run()
-    return (time.process_time() - start) / n
+    return (time.process_time() - cpu) / n, (time.perf_counter() - wall) / n
+
+
+@dataclass
+class Timing:
+    """One ``--benchmark`` row: seconds per batch of one runner on ``threads`` threads."""
+    runner: str
+    precision: str
+    threads: int
+    cpu: float
+    wall: float
+
+    def row(self) -> str:
+        return (f'| {self.runner} | {self.precision} | {self.threads} | '
+                f'{1e3 * self.wall:.1f} | {1e3 * self.cpu:.1f} |')
+
+
+def thread_counts(choices: Sequence[str], all_threads: int) -> List[int]:
+    """``--threads`` as numbers: '1' and 'all' (``all_threads``), duplicates dropped."""
+    counts: List[int] = []
+    for choice in choices:
+        if choice not in ('1', 'all'):
+            raise ValueError(f"--threads takes '1' and / or 'all', got {choice!r}")
+        count = all_threads if choice == 'all' else 1
+        if count not in counts:
+            counts.append(count)
+    return counts
+
+
+def benchmark(model: nn.Module, fn: ForwardFn, x: torch.Tensor, path: str,
+              runs: Sequence[Tuple[str, str]], n: int, threads: Sequence[int],
+              heads: Dict[str, Any]) -> List[Timing]:
+    """Time ``fn(model, x)`` in PyTorch eager fp32, after :func:`mmuniformer.apis.optimize`
+    (fp32 and ``dtype='auto'``, on copies of ``model``) and in each ``(runtime, precision)``
+    of ``runs`` on the ONNX file ``path``, on each count of ``threads``
+    (``torch.set_num_threads``, ORT ``intra_op_num_threads``, OpenVINO
+    ``INFERENCE_NUM_THREADS``); ``n`` calls after one warm-up each."""
+    from mmuniformer.apis import optimize
+    from mmuniformer.apis.optimize import auto_dtype
+    auto = auto_dtype('cpu')
+    variants = [('pytorch eager', 'fp32', model),
+                ('optimize', 'fp32', optimize(copy.deepcopy(model), 'fp32')),
+                ('optimize auto', auto, optimize(copy.deepcopy(model), 'auto'))]
+    timings = []
+    for count in threads:
+        torch.set_num_threads(count)
+        for name, precision, module in variants:
+            wrapper = ExportWrapper(module, fn, **heads).eval()
+            with torch.no_grad():
+                timings.append(Timing(name, precision, count,
+                                      *time_per_run(lambda: wrapper(x), n)))
+        array = x.numpy()
+        for runtime, precision in runs:
+            run, used = make_runner(path, runtime, precision, count)
+            timings.append(Timing(runtime, used, count, *time_per_run(lambda: run(array), n)))
+    return timings
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -473,7 +533,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--min-agreement', type=float, default=0.999,
                         help='fp32: least fraction of agreeing labels / pixels / keypoints')
     parser.add_argument('--benchmark', type=int, default=0, metavar='N',
-                        help='time N runs of PyTorch and each runtime on one thread')
+                        help='time N runs of PyTorch (eager, optimize) and each runtime')
+    parser.add_argument('--threads', nargs='+', default=['1', 'all'], choices=('1', 'all'),
+                        help="--benchmark thread counts: 1 and / or 'all' (torch's thread "
+                        'count at start)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
     return parser.parse_args(argv)
@@ -552,17 +615,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 failed |= strict and not ok
                 mark = ('ok' if ok else 'FAILED') if strict else 'reported'
                 print(f'verify {check.line()} [{mark}]')
-            if args.benchmark:
-                x = inputs[0].numpy()
-                per = cpu_time_per_run(lambda: run(x), args.benchmark)
-                print(f'benchmark {runtime} {used}: {1e3 * per:.1f} ms CPU per batch of '
-                      f'{args.batch}, one thread')
         if args.benchmark:
-            wrapper = ExportWrapper(model, fn, **heads).eval()
-            with torch.no_grad():
-                per = cpu_time_per_run(lambda: wrapper(inputs[0]), args.benchmark)
-            print(f'benchmark pytorch eager f32: {1e3 * per:.1f} ms CPU per batch of '
-                  f'{args.batch}, one thread')
+            counts = thread_counts(args.threads, threads)
+            timings = benchmark(model, fn, inputs[0], out, runs, args.benchmark, counts, heads)
+            print(f'benchmark: batch {args.batch}, input {tuple(inputs[0].shape)}, '
+                  f'{args.benchmark} runs after one warm-up; ms per batch, wall = elapsed, '
+                  'CPU = this process summed over its threads')
+            print('| runner | precision | threads | wall ms | CPU ms |\n|---|---|---|---|---|')
+            print('\n'.join(t.row() for t in timings))
     finally:
         torch.set_num_threads(threads)
     if args.verify:
