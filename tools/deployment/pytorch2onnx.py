@@ -479,12 +479,13 @@ def thread_counts(choices: Sequence[str], all_threads: int) -> List[int]:
 
 def benchmark(model: nn.Module, fn: ForwardFn, x: torch.Tensor, path: str,
               runs: Sequence[Tuple[str, str]], n: int, threads: Sequence[int],
-              heads: Dict[str, Any]) -> List[Timing]:
-    """Time ``fn(model, x)`` in PyTorch eager fp32, after :func:`mmuniformer.apis.optimize`
-    (fp32 and ``dtype='auto'``, on copies of ``model``) and in each ``(runtime, precision)``
-    of ``runs`` on the ONNX file ``path``, on each count of ``threads``
-    (``torch.set_num_threads``, ORT ``intra_op_num_threads``, OpenVINO
-    ``INFERENCE_NUM_THREADS``); ``n`` calls after one warm-up each."""
+              heads: Dict[str, Any], pytorch_fn: Optional[ForwardFn] = None) -> List[Timing]:
+    """Time ``fn(model, x)`` (or the library's own ``pytorch_fn(model, x)``, a detector's
+    ``predict``) in PyTorch eager fp32, after :func:`mmuniformer.apis.optimize` (fp32 and
+    ``dtype='auto'``, on copies of ``model``) and in each ``(runtime, precision)`` of ``runs``
+    on the ONNX file ``path``, on each count of ``threads`` (``torch.set_num_threads``, ORT
+    ``intra_op_num_threads``, OpenVINO ``INFERENCE_NUM_THREADS``); ``n`` calls after one
+    warm-up each."""
     from mmuniformer.apis import optimize
     from mmuniformer.apis.optimize import auto_dtype
     auto = auto_dtype('cpu')
@@ -496,9 +497,9 @@ def benchmark(model: nn.Module, fn: ForwardFn, x: torch.Tensor, path: str,
         torch.set_num_threads(count)
         for name, precision, module in variants:
             wrapper = ExportWrapper(module, fn, **heads).eval()
+            call = (lambda: pytorch_fn(module, x)) if pytorch_fn else (lambda: wrapper(x))
             with torch.no_grad():
-                timings.append(Timing(name, precision, count,
-                                      *time_per_run(lambda: wrapper(x), n)))
+                timings.append(Timing(name, precision, count, *time_per_run(call, n)))
         array = x.numpy()
         for runtime, precision in runs:
             run, used = make_runner(path, runtime, precision, count)
@@ -617,7 +618,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f'verify {check.line()} [{mark}]')
         if args.benchmark:
             counts = thread_counts(args.threads, threads)
-            timings = benchmark(model, fn, inputs[0], out, runs, args.benchmark, counts, heads)
+            timings = benchmark(model, fn, inputs[0], out, runs, args.benchmark, counts, heads,
+                                mmdet_predictions if part == 'detector' else None)
             print(f'benchmark: batch {args.batch}, input {tuple(inputs[0].shape)}, '
                   f'{args.benchmark} runs after one warm-up; ms per batch, wall = elapsed, '
                   'CPU = this process summed over its threads')
