@@ -369,3 +369,15 @@ def spread_detector_heads(model: Any, seed: int = 1) -> Any:
             if name.startswith(('rpn_head.', 'roi_head.')) and p.dim() > 1:
                 p.copy_(torch.randn(p.shape, generator=g) * 2 / p[0].numel() ** .5)
     return model
+
+
+def write_photos(folder: Union[str, Path],
+                 names: Sequence[str] = ('astronaut', 'coffee', 'chelsea')) -> Dict[str, str]:
+    """scikit-image's photos written as BGR PNG files in ``folder``: {name: path}."""
+    import cv2
+    import skimage.data
+    paths = {}
+    for name in names:
+        paths[name] = str(Path(folder) / f'{name}.png')
+        cv2.imwrite(paths[name], getattr(skimage.data, name)()[..., ::-1])  # RGB -> BGR
+    return paths

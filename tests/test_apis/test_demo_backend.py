@@ -20,11 +20,11 @@ import torch
 import torch.nn as nn
 
 from tests.conftest import REPO, load_module
-from tests.harness import QS_CONFIGS, spread_detector_heads
+from tests.harness import QS_CONFIGS, spread_detector_heads, write_photos
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('openvino')
-skdata = pytest.importorskip('skimage.data')
+pytest.importorskip('skimage.data')
 
 DEMO = load_module(osp.join(REPO, 'demo/demo.py'))
 TOOL = load_module(osp.join(REPO, 'tools/deployment/pytorch2onnx.py'))
@@ -78,10 +78,7 @@ def files(tmp_path_factory):
                           '--out', onnx[task]]) == 0
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(scopes)
-    photos = {}
-    for name in ('astronaut', 'coffee', 'chelsea'):
-        photos[name] = str(root / f'{name}.png')
-        cv2.imwrite(photos[name], getattr(skdata, name)()[..., ::-1])  # RGB -> BGR
+    photos = write_photos(root)
     photo = cv2.resize(cv2.imread(photos['astronaut']), (128, 128), interpolation=cv2.INTER_AREA)
     photos['clip'] = str(root / 'clip.mp4')
     writer = cv2.VideoWriter(photos['clip'], cv2.VideoWriter_fourcc(*'mp4v'), 8, (64, 64))
@@ -375,8 +372,7 @@ class _ContractGraph(nn.Module):
 def test_det_demo_runs_a_graph_of_the_contract(tmp_path):
     """check_onnx, the predict swap, mmdet's inferencer and drawing with a stand-in graph:
     three boxes rescaled to the photo, the second clipped to its width, left-half masks."""
-    photo = str(tmp_path / 'coffee.png')
-    cv2.imwrite(photo, skdata.coffee()[..., ::-1])  # 400x600
+    photo = write_photos(tmp_path, ['coffee'])['coffee']  # 400x600
     graph = str(tmp_path / 'det.onnx')
     torch.onnx.export(_ContractGraph(), (torch.zeros(1, 3, 64, 96), ), graph,
                       input_names=['input'], output_names=['dets', 'labels', 'masks'],
@@ -416,8 +412,7 @@ def test_det_demo_with_the_exported_mask_rcnn_matches_pytorch(tmp_path):
     ckpt, graph = str(tmp_path / 'det.pth'), str(tmp_path / 'det.onnx')
     torch.save(dict(state_dict=spread_detector_heads(model).state_dict()), ckpt)
     assert TOOL.main([CONFIGS['det'], '--checkpoint', ckpt, '--out', graph]) == 0
-    photo = str(tmp_path / 'coffee.png')
-    cv2.imwrite(photo, skdata.coffee()[..., ::-1])  # 400x600: resized, then padded to 32
+    photo = write_photos(tmp_path, ['coffee'])['coffee']  # 400x600: resized, padded to 32
     results = {}
     for backend, options in (('pytorch', []), *BACKENDS):
         out = tmp_path / f'det_{backend}.png'

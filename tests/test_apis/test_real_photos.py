@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, load_module
-from tests.harness import QS_CONFIGS
+from tests.harness import QS_CONFIGS, write_photos
 
-skdata = pytest.importorskip('skimage.data')
+pytest.importorskip('skimage.data')
 
 DEMO = load_module(osp.join(REPO, 'demo/demo.py'))
 UNTRAINED = load_module(osp.join(REPO, 'tools/misc/untrained_checkpoint.py'))
@@ -47,11 +47,7 @@ def files(tmp_path_factory):
         UNTRAINED.main([config, ckpts[task], *(DET_OPTIONS if task == 'det' else [])])
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(scopes)
-    photos = {}
-    for name in ('astronaut', 'coffee', 'chelsea'):
-        photos[name] = str(root / f'{name}.png')
-        cv2.imwrite(photos[name], getattr(skdata, name)()[..., ::-1])  # RGB -> BGR
-    return root, ckpts, photos
+    return root, ckpts, write_photos(root)
 
 
 def _outside(shape, boxes, margin: int, label_size=(0, 0)) -> np.ndarray:

@@ -155,7 +155,9 @@ def test_segmentor_graph_matches_mmseg_prediction(tmp_path):
 CASCADE = osp.join(REPO, 'configs/det/cascade_mask_rcnn_uniformer_s_h14_3x_ms.py')
 SHALLOW_S = {'model.backbone.arch': dict(_delete_=True, depths=(1, 1, 1, 1),
                                          embed_dims=(64, 128, 320, 512), head_dim=64),
-             'model.backbone.init_cfg': None}
+             'model.backbone.init_cfg': None,  # fewer proposals and detections: seconds
+             'model.test_cfg.rpn.nms_pre': 300, 'model.test_cfg.rpn.max_per_img': 300,
+             'model.test_cfg.rcnn.max_per_img': 20}
 
 
 def _assert_same_detections(out, refs):
