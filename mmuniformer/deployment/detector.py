@@ -336,14 +336,6 @@ def paste_masks(masks: Tensor, boxes: Tensor, height: int, width: int,
     return pasted
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one box ``(4,)`` with ``boxes (n, 4)``."""
-    lt, rb = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(1)
-    area = lambda b: np.clip(b[..., 2:] - b[..., :2], 0, None).prod(-1)  # noqa: E731
-    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-12)
-
-
 def compare_detections(outputs: Sequence[np.ndarray], refs: Sequence[Any],
                        min_iou: float = 0.9) -> Dict[str, float]:
     """Graph outputs (``dets, labels[, masks]``, see :class:`DetectorGraph`) against mmdet's
@@ -355,21 +347,22 @@ def compare_detections(outputs: Sequence[np.ndarray], refs: Sequence[Any],
     (largest reference box coordinate) and, with masks, ``masks`` (the fraction of the
     matched pairs' image pixels on which the pasted, thresholded masks agree).
     """
+    from mmdet.structures.bbox import bbox_overlaps
     matched = total = 0
     diffs, pixels, same = [0.], 0, 0
     scale = 0.
     for b, ref in enumerate(refs):
-        dets, labels = outputs[0][b], outputs[1][b]
-        keep = dets[:, 4] > 0
-        dets, labels = dets[keep], labels[keep]
+        keep = outputs[0][b][:, 4] > 0
+        dets, labels = outputs[0][b][keep], outputs[1][b][keep]
+        masks = outputs[2][b][keep] if len(outputs) > 2 else None
         ref_boxes, ref_scores = ref.bboxes.numpy(), ref.scores.numpy()
         ref_labels = ref.labels.numpy()
         total += max(len(ref_boxes), len(dets))
         scale = max([scale, *np.abs(ref_boxes).ravel()])
+        overlaps = bbox_overlaps(ref.bboxes, torch.from_numpy(dets[:, :4])).numpy()
         used = np.zeros(len(dets), bool)
         for i in np.argsort(-ref_scores, kind='stable'):
-            ious = np.where(~used & (labels == ref_labels[i]), _iou(ref_boxes[i], dets[:, :4]),
-                            -1.) if len(dets) else np.zeros(0)
+            ious = np.where(~used & (labels == ref_labels[i]), overlaps[i], -1.)
             if not len(ious) or ious.max() < min_iou:
                 continue
             j = int(ious.argmax())
@@ -377,9 +370,9 @@ def compare_detections(outputs: Sequence[np.ndarray], refs: Sequence[Any],
             matched += 1
             diffs += [float(np.abs(dets[j, :4] - ref_boxes[i]).max()),
                       abs(float(dets[j, 4] - ref_scores[i]))]
-            if len(outputs) > 2:
+            if masks is not None:
                 height, width = ref.masks.shape[-2:]
-                mask = paste_masks(torch.from_numpy(outputs[2][b][keep][j:j + 1]),
+                mask = paste_masks(torch.from_numpy(masks[j:j + 1]),
                                    torch.from_numpy(dets[j:j + 1, :4]), height, width)
                 same += int((mask[0] == ref.masks[i]).sum())
                 pixels += height * width

@@ -18,18 +18,14 @@ from mmuniformer.hardware import cpu_flags, cpu_has_bf16_units
 from mmuniformer.models.backbones.uniformer_light import rank_order
 
 from tests.conftest import REPO, load_module
-from tests.harness import spread_detector_heads
+from tests.harness import QS_CONFIGS, spread_detector_heads
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('openvino')
 
 TOOL = load_module(osp.join(REPO, 'tools/deployment/pytorch2onnx.py'))
-QS = osp.join(REPO, 'projects/quickstart/configs')
-CLS_QS = osp.join(QS, 'uniformer_tiny_shapes.py')
-VIDEO_QS = osp.join(QS, 'uniformer_tiny_motion.py')
-SEG_QS = osp.join(QS, 'fpn_uniformer_tiny_shapes_ade.py')
-POSE_QS = osp.join(QS, 'topdown_uniformer_tiny_stick_coco.py')
-DET_QS = osp.join(QS, 'mask_rcnn_uniformer_tiny_shapes_coco.py')
+CLS_QS, VIDEO_QS, SEG_QS, POSE_QS, DET_QS = (QS_CONFIGS[task] for task in
+                                             ('cls', 'video', 'seg', 'pose', 'det'))
 LIGHT_CLS = osp.join(REPO, 'configs/cls/uniformer_xxs_in1k_160.py')
 LIGHT_VIDEO = osp.join(REPO, 'configs/video/uniformer_xxs_16x4_k400_160.py')
 UPERNET = osp.join(REPO, 'configs/seg/upernet_uniformer_s_160k.py')

@@ -15,14 +15,13 @@ import torch
 from mmuniformer.apis import build_model_from_config
 
 from tests.conftest import REPO, load_module
+from tests.harness import QS_CONFIGS
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('onnx')
 
 TOOL = load_module(osp.join(REPO, 'tools/deployment/pytorch2onnx.py'))
-CLS_QS = osp.join(REPO, 'projects/quickstart/configs/uniformer_tiny_shapes.py')
-VIDEO_QS = osp.join(REPO, 'projects/quickstart/configs/uniformer_tiny_motion.py')
-DET_QS = osp.join(REPO, 'projects/quickstart/configs/mask_rcnn_uniformer_tiny_shapes_coco.py')
+CLS_QS, VIDEO_QS, DET_QS = (QS_CONFIGS[task] for task in ('cls', 'video', 'det'))
 LIGHT_CLS = osp.join(REPO, 'configs/cls/uniformer_xxs_in1k_160.py')
 TINY_LIGHT = dict(_delete_=True, depths=(1, 1, 2, 2), embed_dims=(32, 64, 128, 256), head_dim=32)
 
