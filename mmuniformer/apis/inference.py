@@ -214,8 +214,11 @@ def _apply_dataset_meta(inferencer: Any, task: str, meta: dict) -> None:
     model = inferencer.model
     model.dataset_meta = dict(getattr(model, 'dataset_meta', None) or {}, **meta)
     if task == 'seg':
+        # classes and palette only, as mmseg's inferencer keeps them: its visualize passes
+        # dataset_meta to the visualizer as keywords, which refuses a runner-saved meta's
+        # label_map / reduce_zero_label
         palette = meta.get('palette') or seeded_palette(len(meta['classes']))
-        model.dataset_meta['palette'] = palette
+        model.dataset_meta = dict(classes=meta['classes'], palette=palette)
         inferencer.visualizer.set_dataset_meta(list(meta['classes']), palette)
     elif task == 'det':
         palette = model.dataset_meta.get('palette')

@@ -138,6 +138,29 @@ def test_seg_demo_overlays_the_class_map(files, tmp_path):
     np.testing.assert_array_equal(summary['pred'], ref.pred_sem_seg.data[0].numpy())
 
 
+def test_seg_demo_takes_a_checkpoint_saved_by_training(files, tmp_path):
+    """mmengine's runner saves the dataset's whole metainfo (``label_map``,
+    ``reduce_zero_label`` too); the demo draws with its classes and palette, the prediction
+    unchanged."""
+    root, ckpt = _need(files, 'seg')
+    loaded = torch.load(ckpt, weights_only=True)
+    names = ('smooth', 'stripes', 'checker', 'disc', 'triangle', 'square')
+    palette = [[10 * i, 200 - 10 * i, 40] for i in range(6)]
+    loaded['meta'] = dict(dataset_meta=dict(classes=names, label_map=None,
+                                            reduce_zero_label=True, palette=palette))
+    trained = str(tmp_path / 'trained.pth')
+    torch.save(loaded, trained)
+    args = [str(root / 'image.png'), '--out', str(tmp_path / 'seg.png'), '--opacity', '1']
+    summary = DEMO.run([CONFIGS['seg'], trained, *args])
+    ref = DEMO.run([CONFIGS['seg'], ckpt, *args[:1], '--out', str(tmp_path / 'ref.png')])
+    np.testing.assert_array_equal(summary['pred'], ref['pred'])
+    assert summary['classes'] == list(names) and summary['palette'] == palette
+    # opacity 1: the palette's colours (BGR), but for the class names drawn on the map
+    pixels = cv2.imread(str(tmp_path / 'seg.png')).reshape(-1, 3)
+    colours = np.array([p[::-1] for p in palette])
+    assert (pixels[:, None] == colours[None]).all(-1).any(1).mean() > 0.9
+
+
 def test_pose_demo_draws_a_skeleton_per_box(files, tmp_path):
     from mmpose.apis import inference_topdown, init_model
     root, ckpt = _need(files, 'pose')
